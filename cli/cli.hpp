@@ -1,0 +1,48 @@
+// Shared plumbing of the paracloud CLI: global options, config and ledger access, output helpers.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "ledger.hpp"
+
+namespace paracloud::cli {
+
+struct Context {
+  std::string conf_path;  // --conf; empty: default_config_path()
+  bool json = false;      // --json
+  bool parsable = false;  // -p/--parsable: '|'-separated rows without padding, like sacct -p
+
+  // Loads paracloud.conf once (throws Error(config)).
+  const Config& config();
+  // Opens the ledger named by LedgerPath (read_only for queries).
+  Ledger& ledger(bool read_only = false);
+  // Who is running the command (login name), for journal entries.
+  std::string invoking_user() const;
+
+ private:
+  std::unique_ptr<Config> config_;
+  std::unique_ptr<Ledger> ledger_;
+  bool ledger_ro_ = false;
+};
+
+// Prints rows as an aligned table (default), '|'-separated (--parsable) or is not used with --json.
+void print_table(const Context& ctx, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows);
+void print_json(const nlohmann::json& j);
+
+// "2026-11-27", "2026-11-27T10:00:00", "now", "now-7days", unix seconds -> unix seconds (sacct-like -S/-E).
+std::int64_t parse_time(const std::string& text);
+std::string format_time(std::int64_t unix_seconds);  // "2026-11-27T10:00:00" (local time)
+
+// Each command group registers its subcommands; callbacks throw paracloud::Error on failure.
+void add_bank_commands(CLI::App& app, Context& ctx);
+void add_price_commands(CLI::App& app, Context& ctx);
+void add_config_commands(CLI::App& app, Context& ctx);
+void add_report_commands(CLI::App& app, Context& ctx);   // accounting reports (issue 3)
+void add_profile_commands(CLI::App& app, Context& ctx);  // runtime profiles (issue 5)
+
+}  // namespace paracloud::cli

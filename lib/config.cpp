@@ -1,0 +1,1 @@
+// core/config.cpp: (to be written)

@@ -1,0 +1,1 @@
+// core/ledger.cpp: (to be written)

@@ -1,0 +1,1 @@
+// core/ledger_sqlite.cpp: (to be written)

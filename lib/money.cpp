@@ -1,0 +1,1 @@
+// core/money.cpp: (to be written)

@@ -1,0 +1,1 @@
+// core/options.cpp: (to be written)

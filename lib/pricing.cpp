@@ -1,0 +1,1 @@
+// core/pricing.cpp: (to be written)

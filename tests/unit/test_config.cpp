@@ -1,0 +1,2 @@
+#include <criterion/criterion.h>
+Test(placeholder, test_config) { cr_assert_fail("not written yet"); }

@@ -1,0 +1,2 @@
+#include <criterion/criterion.h>
+Test(placeholder, test_money) { cr_assert_fail("not written yet"); }
