@@ -13,6 +13,28 @@ namespace paracloud {
 // Every operation that changes money carries an idempotency key chosen by the caller
 // (e.g. "charge:a:1234:1700000000"). Repeating an operation with the same key returns the first
 // result (replayed = true) and changes nothing; the same key with different data is Errc::refused.
+// "Same data" compares kind, account, amount, ref (lien key / charge key) and job; user, note and
+// a lien's expiry may differ between retries. A replay's OpResult::entry is the first entry
+// unchanged (same id, time, balance_after); OpResult::after is the account's current balance.
+//
+// Semantics (all amounts in minor units):
+//   balance   = deposits - charges + refunds
+//   held      = sum of active liens; a lien is active while no release/charge entry references it
+//               and (expires == 0 or expires > ledger_now())
+//   available = balance - held + credit_limit
+// - deposit: amount != 0 (Errc::bad_input); a negative one is refused unless available stays >= 0.
+// - place_lien: amount > 0; refused (Errc::refused, naming the available amount, hint "deposit
+//   funds") when available < amount.
+// - charge: amount >= 0; never refused for lack of funds. With a lien key, an open lien is closed in
+//   the same transaction; a lien already released, charged or expired (or never placed) does not
+//   stop the charge, which still records the lien key in ref. A lien key of another kind or of
+//   another account is Errc::bad_input.
+// - refund: amount > 0, at most the charge minus its earlier refunds (Errc::refused otherwise).
+// - Unknown accounts are Errc::not_found (hint "paracloud bank account add NAME"); amounts whose
+//   totals would overflow int64 are Errc::bad_input.
+// - Every operation is one transaction: a refused or failed operation writes nothing.
+// Implementations are safe to call from several threads (calls are serialized per object) and
+// from several processes on the same ledger file.
 
 struct Account {
   std::string name;
@@ -116,6 +138,7 @@ struct LedgerOptions {
   bool read_only = false;       // open without write access (reports, balance reads)
   bool create = true;           // create the file and schema when missing
   int busy_timeout_ms = 10000;  // how long a writer waits for another writer
+  Currency currency;            // only for amounts in error messages
 };
 
 // Opens (and migrates) the SQLite ledger at path. Throws Error(Errc::storage) with the path and the fix.
