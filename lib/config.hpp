@@ -10,7 +10,7 @@
 namespace paracloud {
 
 // Rates are integers too: millionths of a minor unit per unit-hour ("rate units"), so that
-// 0.000123 CNY per GB-hour is exact. parse_rate("0.12", cny) == 120000 * 100 / 100 ... see pricing.hpp.
+// 0.000123 CNY per GB-hour is exact: parse_rate("0.12", CNY) == 12 fen x 1e6 == 12000000 (pricing.hpp).
 using Rate = std::int64_t;
 
 // One `PriceName=` line: the hourly rates of one site x partition. Partition "*" matches any
@@ -42,9 +42,13 @@ struct OptionSpec {
   OptType type;
   const char* default_value; // as text; "" = unset
   const char* doc;           // one line
-  const char* choices;       // for enumeration: "a|b|c"; else nullptr
+  const char* choices;       // enumeration: "a|b|c"; list: allowed items "a|b|c"; integer: "MIN..MAX";
+                             // else nullptr
 };
 const std::vector<OptionSpec>& options_table();
+// The spec of `name` (any case) in `scope`; a key "gres/gpu:a100" matches the one pattern entry
+// "gres/NAME[:TYPE]". nullptr when unknown.
+const OptionSpec* find_option(const std::string& scope, const std::string& name);
 
 struct Config {
   std::string path;                       // file it came from ("" when built in code)
@@ -58,6 +62,13 @@ struct Config {
   // Every global key as finally set (defaults included), by canonical name, for `config dump`
   // and for adapters that read keys added later without a typed field.
   std::map<std::string, std::string> values;
+  // Where each global key's value came from: "default", "default (first SiteName)" or "file:line".
+  std::map<std::string, std::string> origins;
+  // Typed copies of the other global keys (defaults as in options_table()).
+  std::int64_t default_time_limit = 3600;              // DefaultTimeLimit=, seconds
+  std::vector<std::string> refund_policy{"NODE_FAIL"}; // RefundPolicy=, upper-case job states
+  std::int64_t lien_grace = 3600;                      // LienGrace=, seconds
+  std::string tune_default = "profile";                // TuneDefault=: off, profile or auto
 
   const SiteConf* find_site(const std::string& name) const;
   // Most specific rule: (site, partition) before (site, "*"); nullptr when none.
@@ -65,8 +76,10 @@ struct Config {
   std::string get(const std::string& key) const;  // canonical or any-case name; "" when unset
 };
 
-// Parses text (slurm.conf syntax: Key=Value pairs, `#` comments, quoted values, `Include FILE`).
-// Throws Error(Errc::config) naming "file:line", the key, and what is expected.
+// Parses text (slurm.conf syntax: Key=Value pairs, `#` comments, quoted values, `Include FILE`
+// relative to the including file, trailing-backslash continuation). Keys match case-insensitively.
+// Throws Error(Errc::config) with "file:line: key 'X': <what is wrong>; expected <what>".
+// filename is used in messages and as the base of relative Include paths.
 Config parse_config(const std::string& text, const std::string& filename);
 Config load_config(const std::string& path);
 
@@ -74,8 +87,10 @@ Config load_config(const std::string& path);
 // SLURM_SYSCONFDIR/paracloud.conf.
 std::string default_config_path();
 
-// "1:30:00", "2-00:00:00", "90" (minutes, like sbatch --time) -> seconds; Error(bad_input) otherwise.
+// sbatch --time formats -> seconds: "minutes", "minutes:seconds", "hours:minutes:seconds",
+// "days-hours", "days-hours:minutes", "days-hours:minutes:seconds". The first field is unbounded,
+// the others must be below 24 (hours) / 60. Error(bad_input) for junk, signs, overflow.
 std::int64_t parse_duration(const std::string& text);
-std::string format_duration(std::int64_t seconds);  // "1-02:03:04" / "02:03:04"
+std::string format_duration(std::int64_t seconds);  // "1-02:03:04" / "02:03:04"; negative: "-" prefix
 
 }  // namespace paracloud

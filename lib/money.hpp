@@ -23,4 +23,15 @@ std::string format_amount(Money minor, const Currency& cur);
 // 1234 -> "12.34 CNY".
 std::string format_money(Money minor, const Currency& cur);
 
+// Shared by amounts and rates: exact fixed-point decimals held in an int64 scaled by 10^decimals.
+namespace detail {
+// Accepts [+|-]DIGITS[.DIGITS] or [+|-].DIGITS with at most `decimals` fraction digits (0..18),
+// no whitespace. `what` names the quantity in messages ("amount", "rate"); `form` is the expected
+// form shown to the user. Throws Error(Errc::bad_input).
+std::int64_t parse_fixed(std::string_view text, int decimals, bool allow_negative, const char* what,
+                         const std::string& form);
+// value / 10^decimals as exact decimal text; trim_zeros drops trailing fraction zeros (and a bare '.').
+std::string format_fixed(std::int64_t value, int decimals, bool trim_zeros);
+}  // namespace detail
+
 }  // namespace paracloud

@@ -1,1 +1,104 @@
-// core/options.cpp: (to be written)
+// options_table(): every paracloud.conf key, declared once (drives parsing, `config dump`, paracloud.conf(5)).
+#include <strings.h>
+
+#include "config.hpp"
+
+namespace paracloud {
+
+const char* to_string(OptType t) {
+  switch (t) {
+    case OptType::string: return "string";
+    case OptType::path: return "path";
+    case OptType::integer: return "integer";
+    case OptType::boolean: return "boolean";
+    case OptType::duration: return "duration";
+    case OptType::amount: return "amount";
+    case OptType::rate: return "rate";
+    case OptType::list: return "list";
+    case OptType::enumeration: return "enumeration";
+  }
+  return "?";
+}
+
+// The pattern entry that matches every `gres/<name>` and `gres/<name>:<type>` key of a PriceName line.
+static const char kGresPattern[] = "gres/NAME[:TYPE]";
+
+const std::vector<OptionSpec>& options_table() {
+  static const std::vector<OptionSpec> table = {
+      // scope, name, type, default, doc, choices
+      {"", "ClusterName", OptType::string, "",
+       "Site (a SiteName) that this controller runs; default: the first SiteName line", nullptr},
+      {"", "Currency", OptType::string, "CNY",
+       "ISO 4217 code of the ledger's currency (three letters), shown beside every amount", nullptr},
+      {"", "CurrencyDigits", OptType::integer, "2",
+       "Digits of the currency's minor unit: 2 for CNY, EUR, USD; 0 for JPY", "0..6"},
+      {"", "LedgerPath", OptType::path, "/var/lib/paracloud/ledger.db",
+       "SQLite database holding accounts, balances and the journal", nullptr},
+      {"", "AccountingLog", OptType::path, "/var/log/paracloud/accounting.jsonl",
+       "JSON-lines log of every charge written at job completion", nullptr},
+      {"", "SpoolDir", OptType::path, "/var/spool/paracloud",
+       "Directory for records waiting to be written (survives daemon restarts)", nullptr},
+      {"", "DefaultTimeLimit", OptType::duration, "1:00:00",
+       "Time limit priced when neither the job nor its partition has one", nullptr},
+      {"", "RefundPolicy", OptType::list, "NODE_FAIL",
+       "Comma-separated job end states whose charge is refunded in full (empty: none)",
+       "BOOT_FAIL|CANCELLED|COMPLETED|DEADLINE|FAILED|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|TIMEOUT"},
+      {"", "LienGrace", OptType::duration, "1:00:00",
+       "Time added to a job's time limit before its hold on funds expires", nullptr},
+      {"", "TuneDefault", OptType::enumeration, "profile",
+       "Runtime tuning for jobs that do not choose: off, profile (measure only) or auto (apply rules)",
+       "off|profile|auto"},
+
+      {"SiteName", "SiteName", OptType::string, "",
+       "Starts a site line: the name of a partner site (one Slurm cluster)", nullptr},
+      {"SiteName", "Cluster", OptType::string, "", "Slurm ClusterName of the site; default: the SiteName",
+       nullptr},
+      {"SiteName", "Description", OptType::string, "", "Free text shown in reports", nullptr},
+
+      {"PriceName", "PriceName", OptType::string, "",
+       "Starts a price line: SITE:PARTITION, where PARTITION * covers the site's other partitions", nullptr},
+      {"PriceName", "cpu", OptType::rate, "0", "Price of one allocated CPU for one hour", nullptr},
+      {"PriceName", "mem", OptType::rate, "0", "Price of one GB (1024 MB) of memory for one hour", nullptr},
+      {"PriceName", "node", OptType::rate, "0", "Price of one allocated node for one hour", nullptr},
+      {"PriceName", kGresPattern, OptType::rate, "",
+       "Price of one generic resource for one hour: gres/gpu prices every GPU type, gres/gpu:a100 "
+       "only that type and takes precedence",
+       nullptr},
+  };
+  return table;
+}
+
+// gres/<name>[:<type>]: name of [A-Za-z0-9_], type of [A-Za-z0-9_.-].
+static bool is_gres_key(const std::string& key) {
+  if (key.size() < 6 || strncasecmp(key.c_str(), "gres/", 5) != 0) return false;
+  std::size_t i = 5, name_len = 0, type_len = 0;
+  bool typed = false;
+  for (; i < key.size(); ++i) {
+    char c = key[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!typed && c == ':') {
+      typed = true;
+    } else if (!typed && alnum) {
+      ++name_len;
+    } else if (typed && (alnum || c == '.' || c == '-')) {
+      ++type_len;
+    } else {
+      return false;
+    }
+  }
+  return name_len > 0 && (!typed || type_len > 0);
+}
+
+const OptionSpec* find_option(const std::string& scope, const std::string& name) {
+  for (const auto& o : options_table()) {
+    if (strcasecmp(o.scope, scope.c_str()) != 0) continue;
+    if (o.name == std::string(kGresPattern)) {
+      if (is_gres_key(name)) return &o;
+    } else if (strcasecmp(o.name, name.c_str()) == 0) {
+      return &o;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace paracloud
