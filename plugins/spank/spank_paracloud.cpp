@@ -1,0 +1,127 @@
+// spank/paracloud: `--tune=auto|profile|off` for srun/sbatch/salloc; injects the paracloud runtime into each task.
+//
+// plugstack.conf:  optional /path/spank_paracloud.so [default=profile|auto|off] [runtime=PATH] [profile_dir=DIR]
+//   default      the mode when the user gives no --tune (site default; "profile" if unset)
+//   runtime      the preload library (default: the installed libparacloud_rt.so)
+//   profile_dir  where profiles go (default: the job's submit directory, beside its output)
+// The runtime path comes only from plugstack.conf (root-owned), never from the user: users can opt
+// out (--tune=off, PARACLOUD_TUNE=off) but cannot choose what gets preloaded. LD_PRELOAD is set in
+// the environment of the user's tasks only; slurmstepd and other privileged processes never see it.
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+extern "C" {
+#include <slurm/slurm_version.h>
+#include <slurm/spank.h>
+}
+
+#include "tune_env.hpp"
+
+#ifndef PARACLOUD_RUNTIME_PATH
+#define PARACLOUD_RUNTIME_PATH "/usr/lib/paracloud/libparacloud_rt.so"
+#endif
+
+// SPANK_PLUGIN(paracloud, 1) spelled out: in C++ a namespace-scope const has internal linkage.
+extern "C" const char plugin_name[] = "paracloud";
+extern "C" const char plugin_type[] = "spank";
+extern "C" const unsigned int plugin_version = SLURM_VERSION_NUMBER;
+extern "C" const unsigned int spank_plugin_version = 1;
+
+namespace {
+
+using paracloud::spank::TuneMode;
+
+struct State {
+  TuneMode site_default = TuneMode::profile;
+  std::string runtime = PARACLOUD_RUNTIME_PATH;
+  std::string profile_dir;       // empty: the job's submit directory
+  bool user_set = false;
+  TuneMode user_mode = TuneMode::profile;
+} g;
+
+int tune_option_cb(int, const char* optarg, int remote) {
+  auto mode = paracloud::spank::parse_tune_mode(optarg ? optarg : "");
+  if (!mode) {
+    slurm_error("paracloud: --tune=%s is not a tuning mode: use --tune=auto, --tune=profile or --tune=off",
+                optarg ? optarg : "");
+    return -1;
+  }
+  (void)remote;
+  g.user_set = true;
+  g.user_mode = *mode;
+  return 0;
+}
+
+struct spank_option tune_option = {
+    const_cast<char*>("tune"), const_cast<char*>("MODE"),
+    const_cast<char*>("paracloud runtime for this job: auto (profile and tune), profile "
+                      "(profile only), off (no runtime). Default: site setting."),
+    1, 0, tune_option_cb};
+
+// Reads plugstack.conf arguments; a bad one is an error naming it (srun/sbatch/slurmd then report it).
+int parse_args(int ac, char** av) {
+  for (int i = 0; i < ac; ++i) {
+    std::string a = av[i];
+    auto eq = a.find('=');
+    std::string key = a.substr(0, eq), val = eq == std::string::npos ? "" : a.substr(eq + 1);
+    if (key == "default") {
+      auto m = paracloud::spank::parse_tune_mode(val);
+      if (!m) {
+        slurm_error("paracloud: plugstack.conf argument default=%s: expected auto, profile or off", val.c_str());
+        return -1;
+      }
+      g.site_default = *m;
+    } else if (key == "runtime" && !val.empty() && val[0] == '/') {
+      g.runtime = val;
+    } else if (key == "profile_dir" && !val.empty() && val[0] == '/') {
+      g.profile_dir = val;
+    } else {
+      slurm_error("paracloud: plugstack.conf argument '%s' not understood: expected default=MODE, "
+                  "runtime=/ABSOLUTE/PATH or profile_dir=/ABSOLUTE/DIR", a.c_str());
+      return -1;
+    }
+  }
+  return 0;
+}
+
+std::string get_env(spank_t sp, const char* name) {
+  char buf[4096];
+  if (spank_getenv(sp, name, buf, sizeof buf) == ESPANK_SUCCESS) return buf;
+  return {};
+}
+
+}  // namespace
+
+extern "C" int slurm_spank_init(spank_t sp, int ac, char** av) {
+  if (parse_args(ac, av) != 0) return -1;
+  if (spank_option_register(sp, &tune_option) != ESPANK_SUCCESS) {
+    slurm_error("paracloud: cannot register --tune");
+    return -1;
+  }
+  return 0;
+}
+
+// Remote context (slurmstepd), once per step, before the tasks start: set the tasks' environment.
+extern "C" int slurm_spank_user_init(spank_t sp, int, char**) {
+  if (!spank_remote(sp)) return 0;
+  TuneMode mode = g.user_set ? g.user_mode : g.site_default;
+  // A user's own PARACLOUD_TUNE=off (exported before srun/sbatch) is an opt-out too.
+  if (auto env = paracloud::spank::parse_tune_mode(get_env(sp, "PARACLOUD_TUNE"));
+      !g.user_set && env && *env == TuneMode::off)
+    mode = TuneMode::off;
+  if (mode == TuneMode::off) {
+    spank_setenv(sp, "PARACLOUD_TUNE", "off", 1);
+    return 0;
+  }
+  std::string preload = paracloud::spank::prepend_preload(get_env(sp, "LD_PRELOAD"), g.runtime);
+  if (spank_setenv(sp, "LD_PRELOAD", preload.c_str(), 1) != ESPANK_SUCCESS ||
+      spank_setenv(sp, "PARACLOUD_TUNE", paracloud::spank::to_string(mode), 1) != ESPANK_SUCCESS) {
+    slurm_error("paracloud: cannot set the task environment; the job runs without the runtime");
+    return 0;  // never fail a job because of tuning
+  }
+  std::string dir = g.profile_dir.empty() ? get_env(sp, "SLURM_SUBMIT_DIR") : g.profile_dir;
+  if (!dir.empty() && get_env(sp, "PARACLOUD_PROFILE_DIR").empty() && get_env(sp, "PARACLOUD_PROFILE").empty())
+    spank_setenv(sp, "PARACLOUD_PROFILE_DIR", dir.c_str(), 1);
+  return 0;
+}

@@ -1,0 +1,29 @@
+// Unit tests of the spank plugin's pure helpers: --tune parsing and LD_PRELOAD composition.
+#include <criterion/criterion.h>
+
+#include <string>
+
+#include "../../plugins/spank/tune_env.hpp"
+
+using namespace paracloud::spank;
+
+Test(tune_env, parses_modes) {
+  cr_assert(parse_tune_mode("auto") == TuneMode::auto_);
+  cr_assert(parse_tune_mode("PROFILE") == TuneMode::profile);
+  cr_assert(parse_tune_mode("off") == TuneMode::off);
+  cr_assert(!parse_tune_mode("").has_value());
+  cr_assert(!parse_tune_mode("fast").has_value());
+  cr_assert(!parse_tune_mode("auto ").has_value());
+}
+
+Test(tune_env, prepends_and_keeps_user_preloads) {
+  cr_assert(prepend_preload("", "/rt.so") == std::string("/rt.so"), "%s", prepend_preload("", "/rt.so").c_str());
+  cr_assert(prepend_preload("/a.so", "/rt.so") == std::string("/rt.so:/a.so"), "%s", prepend_preload("/a.so", "/rt.so").c_str());
+  cr_assert(prepend_preload("/a.so /b.so", "/rt.so") == std::string("/rt.so:/a.so:/b.so"), "%s", prepend_preload("/a.so /b.so", "/rt.so").c_str());
+  cr_assert(prepend_preload("/a.so::/b.so", "/rt.so") == std::string("/rt.so:/a.so:/b.so"), "%s", prepend_preload("/a.so::/b.so", "/rt.so").c_str());
+}
+
+Test(tune_env, never_loads_the_runtime_twice) {
+  cr_assert(prepend_preload("/a.so:/rt.so", "/rt.so") == std::string("/rt.so:/a.so"), "%s", prepend_preload("/a.so:/rt.so", "/rt.so").c_str());
+  cr_assert(prepend_preload("/rt.so", "/rt.so") == std::string("/rt.so"), "%s", prepend_preload("/rt.so", "/rt.so").c_str());
+}
