@@ -121,22 +121,6 @@ const char* const kWriteHint =
     "only SlurmUser/root can change balances: write access to the ledger is the file permission "
     "of the ledger file and its directory (owned by SlurmUser, mode 0700 or 0750)";
 
-// Formats minor units for messages; the ledger does not know the configured currency's name
-// unless the caller passes it in LedgerOptions::currency.
-std::string money_text(Money m, const Currency& cur) {
-  bool neg = m < 0;
-  // Work on the unsigned magnitude so INT64_MIN formats correctly.
-  unsigned long long mag = neg ? 0ULL - static_cast<unsigned long long>(m) : static_cast<unsigned long long>(m);
-  unsigned long long scale = 1;
-  for (int i = 0; i < cur.digits; ++i) scale *= 10;
-  std::string s = std::to_string(mag / scale);
-  if (cur.digits > 0) {
-    std::string frac = std::to_string(mag % scale);
-    s += "." + std::string(static_cast<std::size_t>(cur.digits) - frac.size(), '0') + frac;
-  }
-  return (neg ? "-" : "") + s + (cur.code.empty() ? "" : " " + cur.code);
-}
-
 EntryKind kind_from(const std::string& s) {
   for (EntryKind k : {EntryKind::deposit, EntryKind::lien, EntryKind::release, EntryKind::charge,
                       EntryKind::refund})
@@ -371,7 +355,7 @@ class SqliteLedger final : public Ledger {
   // Replays: the same key with the same kind/account/amount/ref/job returns the first entry.
   OpResult replay(const Entry& first, EntryKind kind, const std::string& account, Money amount,
                   const std::string& ref, const std::string& job);
-  std::string money(Money m) const { return money_text(m, opts_.currency); }
+  std::string money(Money m) const { return format_money(m, opts_.currency); }
 
   std::string path_;
   LedgerOptions opts_;
