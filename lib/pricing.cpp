@@ -44,7 +44,13 @@ Rate parse_rate(std::string_view text, const Currency& cur) {
 
 std::string format_rate(Rate r, const Currency& cur) {
   check_currency(cur);
-  return detail::format_fixed(r, cur.digits + 6, true);
+  std::string s = detail::format_fixed(r, cur.digits + 6, true);
+  // Keep at least the currency's own decimals: "2.00", "0.12", "0.004".
+  std::size_t dot = s.find('.');
+  std::size_t have = dot == std::string::npos ? 0 : s.size() - dot - 1;
+  if (cur.digits > 0 && dot == std::string::npos) s += '.';
+  if (have < static_cast<std::size_t>(cur.digits)) s.append(static_cast<std::size_t>(cur.digits) - have, '0');
+  return s;
 }
 
 Quote price_job(const Config& cfg, const JobResources& job) {

@@ -20,7 +20,8 @@ namespace paracloud {
 // (1e-6 minor units per unit-hour): with 2-digit CNY, "0.12" -> 12000000. At most
 // currency.digits + 6 decimals. Error(bad_input) for junk, negatives, too many decimals, overflow.
 Rate parse_rate(std::string_view text, const Currency& cur);
-std::string format_rate(Rate r, const Currency& cur);  // back to major units, trailing zeros trimmed
+// Back to major units, trailing zeros trimmed down to the currency's digits: "2.00", "0.12", "0.004".
+std::string format_rate(Rate r, const Currency& cur);
 
 // What a job asks for (submit) or got (completion).
 struct JobResources {
