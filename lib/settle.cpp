@@ -1,0 +1,189 @@
+// Holds at job start, settlement at job end, and the AccountingLog file (O_APPEND JSON lines).
+#include "settle.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "error.hpp"
+
+namespace paracloud {
+
+std::string billing_account(Ledger& ledger, const JobFacts& f) {
+  if (!f.account.empty() && ledger.find_account(f.account)) return f.account;
+  if (auto def = ledger.default_account(f.user)) return *def;
+  std::string what = "user '" + f.user + "' has no paracloud account";
+  if (!f.account.empty()) what += " (Slurm account '" + f.account + "' is not a ledger account)";
+  throw Error(Errc::not_found, what, "paracloud bank user add " + f.user + " ACCOUNT --default");
+}
+
+HoldOutcome place_hold(const Config& cfg, Ledger& ledger, const JobFacts& f) {
+  HoldOutcome out;
+  Quote q = hold_quote(cfg, f);
+  out.account = billing_account(ledger, f);
+  out.key = lien_key(f);
+  out.amount = q.total;
+  out.expires = f.start + hold_seconds(cfg, f) + cfg.lien_grace;
+  if (q.total == 0) {  // free resources: nothing to hold
+    out.placed = true;
+    return out;
+  }
+  try {
+    OpResult r = ledger.place_lien(out.account, q.total, out.key, out.expires, job_ref(f), f.user);
+    out.placed = true;
+    out.replayed = r.replayed;
+  } catch (const Error& e) {
+    if (e.code() != Errc::refused) throw;
+    Balance b = ledger.balance(out.account);
+    out.available = b.available();
+    out.message = "paracloud: insufficient funds: job " + std::to_string(f.job_id) + " needs up to " +
+                  format_money(q.total, cfg.currency) + ", account " + out.account + " has " +
+                  format_money(out.available, cfg.currency) + " available - deposit funds, then scontrol release " +
+                  std::to_string(f.job_id);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- AccountingLog
+
+static std::string run_id(const JobFacts& f) {
+  return f.cluster + ":" + std::to_string(f.job_id) + ":" + std::to_string(f.start);
+}
+
+void append_record(const std::string& path, const AccountingRecord& r) {
+  nlohmann::json j = r;
+  j["run"] = run_id(r.job);
+  std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0)
+    throw Error(Errc::storage, "AccountingLog " + path + ": cannot open for appending: " + std::strerror(errno),
+                "create its directory and make it writable by SlurmUser");
+  std::size_t done = 0;
+  while (done < line.size()) {
+    ssize_t n = ::write(fd, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      throw Error(Errc::storage, "AccountingLog " + path + ": write failed: " + std::strerror(err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    throw Error(Errc::storage, "AccountingLog " + path + ": fsync failed: " + std::strerror(err));
+  }
+  ::close(fd);
+}
+
+bool log_has_charge_key(const std::string& path, const std::string& key, std::size_t tail_bytes) {
+  // Records carry "run":"<cluster>:<jobid>:<start>"; the charge key is "charge:" + that.
+  const std::string prefix = "charge:";
+  std::string needle = "\"run\":\"" + (key.rfind(prefix, 0) == 0 ? key.substr(prefix.size()) : key) + "\"";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return false;
+    throw Error(Errc::storage, "AccountingLog " + path + ": cannot read: " + std::strerror(errno));
+  }
+  struct stat st {};
+  ::fstat(fd, &st);
+  off_t from = st.st_size > static_cast<off_t>(tail_bytes) ? st.st_size - static_cast<off_t>(tail_bytes) : 0;
+  std::string buf(static_cast<std::size_t>(st.st_size - from), '\0');
+  std::size_t got = 0;
+  while (got < buf.size()) {
+    ssize_t n = ::pread(fd, &buf[got], buf.size() - got, from + static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  buf.resize(got);
+  return buf.find(needle) != std::string::npos;
+}
+
+std::vector<AccountingRecord> read_records(const std::string& path,
+                                           const std::function<void(std::size_t, const std::string&)>& on_bad) {
+  std::ifstream in(path);
+  if (!in)
+    throw Error(Errc::not_found, "accounting log " + path + ": cannot open: " + std::strerror(errno),
+                "check AccountingLog in paracloud.conf or pass --log FILE");
+  std::vector<AccountingRecord> out;
+  std::string line;
+  std::size_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty()) continue;
+    try {
+      AccountingRecord r;
+      from_json(nlohmann::json::parse(line), r);
+      out.push_back(std::move(r));
+    } catch (const Error& e) {
+      if (on_bad) on_bad(n, e.what());
+    } catch (const nlohmann::json::exception& e) {
+      if (on_bad) on_bad(n, std::string("not JSON: ") + e.what());
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- settlement
+
+SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, bool check_log) {
+  SettleOutcome out;
+  AccountingRecord& r = out.record;
+  r.job = f;
+  r.currency = cfg.currency;
+  r.recorded = ledger_now();
+  if (f.state == "REVOKED") return out;  // a sibling copy: the cluster that ran it settles it
+
+  std::optional<Entry> lien;
+  if (f.start > 0) lien = ledger.find_entry(lien_key(f));
+  bool had_hold = lien && lien->kind == EntryKind::lien;
+  Settlement s = settle(cfg, f, had_hold);
+  r.site = s.site;
+  r.elapsed = s.elapsed;
+  r.lines = s.quote.lines;
+  r.cost = s.cost;
+  r.note = s.note;
+  if (had_hold) {
+    r.hold = lien->amount;
+    r.lien_key = lien->key;
+    r.ledger_account = lien->account;
+  }
+
+  if (s.charge) {
+    if (r.ledger_account.empty()) r.ledger_account = billing_account(ledger, f);
+    std::string note = f.state + ", " + std::to_string(s.elapsed) + " s";
+    OpResult c = ledger.charge(r.ledger_account, s.cost, charge_key(f), r.lien_key, job_ref(f), f.user, note);
+    out.ledger_replayed = c.replayed;
+    r.charge_key = c.entry.key;
+    r.balance_after = c.entry.balance_after;
+    r.balance_known = true;
+    if (s.refund > 0) {
+      OpResult rf = ledger.refund(r.charge_key, s.refund, refund_key(f), f.user, s.note);
+      out.ledger_replayed = out.ledger_replayed || rf.replayed;
+      r.refund = s.refund;
+      r.refund_key = rf.entry.key;
+      r.balance_after = rf.entry.balance_after;
+    }
+  } else if (r.ledger_account.empty()) {
+    try {
+      r.ledger_account = billing_account(ledger, f);
+    } catch (const Error&) {
+      // informational only for runs that cost nothing
+    }
+  }
+
+  if (cfg.accounting_log.empty()) return out;
+  if ((check_log || out.ledger_replayed) && log_has_charge_key(cfg.accounting_log, charge_key(f))) return out;
+  append_record(cfg.accounting_log, r);
+  out.record_written = true;
+  return out;
+}
+
+}  // namespace paracloud

@@ -1,0 +1,67 @@
+// Holds at job start and settlement at job end against the ledger, and the AccountingLog file: the logic of prep/paracloud and jobcomp/paracloud without Slurm.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "ledger.hpp"
+#include "record.hpp"
+
+namespace paracloud {
+
+// The ledger account a run is billed to: its Slurm account when the ledger has it, else the
+// user's default ledger account. Throws Error(not_found) naming the user and the fix.
+std::string billing_account(Ledger& ledger, const JobFacts& f);
+
+// What happened when a run asked to start.
+struct HoldOutcome {
+  bool placed = false;     // the hold exists (new or replayed); false: refused for lack of funds
+  bool replayed = false;   // the same run was held before (slurmctld re-ran its prolog)
+  std::string account;
+  std::string key;         // lien key
+  Money amount = 0;        // worst-case cost held
+  Money available = 0;     // account's available funds before the hold (when refused)
+  std::int64_t expires = 0;
+  std::string message;     // refused: for the user ("paracloud: insufficient funds: ...")
+};
+
+// Places the lien of one run: the worst case (hold_quote) until start + limit + LienGrace.
+// Insufficient funds is an outcome (placed = false, message set); configuration, pricing and
+// storage failures are thrown as Error (the caller refuses the start and says why).
+HoldOutcome place_hold(const Config& cfg, Ledger& ledger, const JobFacts& f);
+
+// ---------------------------------------------------------------- AccountingLog
+
+// Appends one record as one JSON line (O_APPEND, then fsync). Creates the file (mode 0640) and
+// not its directory. Throws Error(storage) naming the path.
+void append_record(const std::string& path, const AccountingRecord& r);
+
+// Whether one of the last `tail_bytes` bytes of the log holds a record whose charge key is `key`
+// (a missing file holds none). Used on replay, where the record can only be among the last few.
+bool log_has_charge_key(const std::string& path, const std::string& key, std::size_t tail_bytes = 1 << 20);
+
+// Reads every record; lines that are not paracloud records are passed to on_bad (line number,
+// reason) and skipped. Throws Error(not_found) when the file cannot be opened.
+std::vector<AccountingRecord> read_records(const std::string& path,
+                                           const std::function<void(std::size_t, const std::string&)>& on_bad);
+
+// ---------------------------------------------------------------- settlement
+
+struct SettleOutcome {
+  AccountingRecord record;
+  bool ledger_replayed = false;  // the charge (or refund) had been posted before
+  bool record_written = false;   // false: the record was already in the log (replay), or no log
+};
+
+// Settles one ended run: charges the actual cost releasing the run's hold (one ledger
+// transaction), refunds per RefundPolicy, then appends one AccountingRecord to cfg.accounting_log.
+// Idempotent: running it again for the same run (after a crash) posts nothing new and does not
+// write a second record (`check_log` makes it look for the record first; it is forced on when
+// the ledger reports a replay). Runs that never started are not charged but still get a record.
+// Throws Error: storage (ledger or log unwritable: retry later), config/not_found/refused
+// (no account, no price: permanent).
+SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, bool check_log = false);
+
+}  // namespace paracloud
