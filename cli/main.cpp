@@ -29,6 +29,7 @@ Ledger& Context::ledger(bool read_only) {
     LedgerOptions o;
     o.read_only = read_only;
     o.create = !read_only;
+    o.currency = cfg.currency;  // amounts in the ledger's messages
     ledger_ = open_sqlite_ledger(cfg.ledger_path, o);
     ledger_ro_ = read_only;
   }
