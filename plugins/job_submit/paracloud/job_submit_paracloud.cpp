@@ -1,0 +1,559 @@
+// job_submit/paracloud: quotes each job's worst case at submit and rejects jobs their account cannot pay.
+//
+// What it does, per submission (also will-run probes and federation siblings, which call it with
+// submit_uid 0: the owner is always job_desc->user_id):
+//   account  = --account, else the user's default account in the ledger (then written back into
+//              job_desc->account so that the hold at start and the charge find it);
+//   checks   = the account exists, the user is a member, a PriceName rule covers site/partition;
+//   quote    = price_job() of the worst case (lib/job_request.hpp lists the rules);
+//   verdict  = reject when quote > available funds, with a message naming the numbers and the fix.
+// It only reads: funds are held at job start (prep/paracloud), charged at completion (jobcomp).
+// Batch jobs get SLURM_PARACLOUD_QUOTE="<amount> <currency>" in their environment.
+//
+// Cost (it runs under slurmctld's job write lock): no network, no file parsing per call.
+//   - paracloud.conf is parsed at init and cached; its stat() is checked at most once a second
+//     and a changed file is re-parsed. A broken new file is logged (file:line) and the last good
+//     configuration stays in force. A broken or missing file at init makes init fail, so
+//     slurmctld refuses to start: a controller that silently let every job through unpriced
+//     would give away compute, and one that rejected every job would be worse to debug.
+//   - ONE read-only SQLite ledger handle stays open (reopened when LedgerPath changes); while it
+//     cannot be opened, jobs are rejected with the path and the fix (prepaid: fail closed).
+//   - Partition facts (DefaultTime, MaxTime, node size, default memory) come from a background
+//     thread that calls slurm_load_partitions()/slurm_load_node() a few seconds after init and
+//     then every 60 s (partition edits are seen within a minute). Until the first load succeeds
+//     a job without --time is priced at paracloud.conf DefaultTimeLimit and whole-node jobs at
+//     their requested CPUs.
+//   - user names (getpwuid_r may ask NSS/LDAP) are cached per uid.
+// Latency: every call is timed (two clock reads) into a 100 ns histogram; p50/p90/p99/max are
+// logged at fini and, when slurmctld runs with PARACLOUD_JOB_SUBMIT_TIMING=N, every N calls.
+#include <pthread.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+
+#include "config.hpp"
+#include "error.hpp"
+#include "job_request.hpp"
+#include "ledger.hpp"
+#include "pricing.hpp"
+
+typedef struct job_record job_record_t;  // opaque: slurmctld's internal job record
+
+// Provided by slurmctld's libslurmfull at load time (the plugin does not link libslurm).
+extern "C" {
+char* slurm_xstrdup(const char* str);
+void slurm_xfree(void** item);
+void slurm_info(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void slurm_verbose(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void slurm_error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void slurm_debug(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+int slurm_env_array_overwrite(char*** array_ptr, const char* name, const char* value);
+extern slurm_conf_t slurm_conf;
+}
+
+extern "C" const char plugin_name[] = "paracloud prepaid job submission check";
+extern "C" const char plugin_type[] = "job_submit/paracloud";
+extern "C" const uint32_t plugin_version = SLURM_VERSION_NUMBER;
+
+namespace {
+
+using paracloud::Config;
+using paracloud::Error;
+using paracloud::Ledger;
+using paracloud::PartitionFacts;
+
+constexpr std::int64_t kSecond = 1000000000;
+
+std::int64_t now_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t{ts.tv_sec} * kSecond + ts.tv_nsec;
+}
+
+// ------------------------------------------------------------------ latency histogram
+constexpr std::size_t kBuckets = 20000;  // 100 ns each: 0 .. 2 ms, then overflow
+struct Timing {
+  std::atomic<std::uint64_t> bucket[kBuckets + 1] = {};
+  std::atomic<std::uint64_t> calls{0};
+  std::atomic<std::int64_t> max_ns{0};
+  std::uint64_t log_every = 0;  // PARACLOUD_JOB_SUBMIT_TIMING
+};
+Timing g_timing;
+
+void record_latency(std::int64_t ns) {
+  std::size_t b = ns < 0 ? 0 : static_cast<std::size_t>(ns / 100);
+  if (b > kBuckets) b = kBuckets;
+  g_timing.bucket[b].fetch_add(1, std::memory_order_relaxed);
+  std::int64_t prev = g_timing.max_ns.load(std::memory_order_relaxed);
+  while (ns > prev && !g_timing.max_ns.compare_exchange_weak(prev, ns, std::memory_order_relaxed)) {
+  }
+  g_timing.calls.fetch_add(1, std::memory_order_relaxed);
+}
+
+void log_latency() {
+  std::uint64_t calls = g_timing.calls.load();
+  if (calls == 0) return;
+  auto pct = [&](double p) -> std::string {
+    std::uint64_t want = static_cast<std::uint64_t>(p * static_cast<double>(calls) + 0.999999);
+    if (want == 0) want = 1;
+    std::uint64_t seen = 0;
+    for (std::size_t b = 0; b <= kBuckets; ++b) {
+      seen += g_timing.bucket[b].load();
+      if (seen >= want) {
+        if (b == kBuckets) return ">2000";
+        char buf[32];
+        snprintf(buf, sizeof buf, "%.1f", static_cast<double>(b + 1) / 10.0);  // bucket upper bound, us
+        return buf;
+      }
+    }
+    return "?";
+  };
+  slurm_info("%s: latency calls=%llu p50_us=%s p90_us=%s p99_us=%s max_us=%.1f", plugin_type,
+             static_cast<unsigned long long>(calls), pct(0.50).c_str(), pct(0.90).c_str(), pct(0.99).c_str(),
+             static_cast<double>(g_timing.max_ns.load()) / 1000.0);
+}
+
+// ------------------------------------------------------------------ partition facts
+struct PartitionTable {
+  std::map<std::string, PartitionFacts> by_name;
+  std::string default_name;
+};
+
+std::mutex g_parts_mu;
+std::shared_ptr<const PartitionTable> g_parts;  // null until the first successful load
+std::mutex g_thread_mu;
+std::condition_variable g_thread_cv;
+bool g_stop = false;
+std::thread g_thread;
+
+std::int64_t minutes_or_zero(uint32_t v) { return (v == NO_VAL || v == INFINITE) ? 0 : v; }
+
+// DefMemPerCPU/DefMemPerNode share one field: the MEM_PER_CPU bit says which.
+void set_default_mem(PartitionFacts& f, uint64_t v) {
+  if (v == 0 || v == NO_VAL64 || v == INFINITE64) return;
+  if (v & MEM_PER_CPU)
+    f.def_mem_per_cpu_mb = static_cast<std::int64_t>(v & ~MEM_PER_CPU);
+  else
+    f.def_mem_per_node_mb = static_cast<std::int64_t>(v);
+}
+
+bool load_partitions() {
+  partition_info_msg_t* pmsg = nullptr;
+  if (slurm_load_partitions(0, &pmsg, SHOW_ALL) != SLURM_SUCCESS || !pmsg) {
+    slurm_debug("%s: slurm_load_partitions: %s (will retry)", plugin_type, slurm_strerror(slurm_get_errno()));
+    return false;
+  }
+  node_info_msg_t* nmsg = nullptr;
+  if (slurm_load_node(0, &nmsg, SHOW_ALL) != SLURM_SUCCESS) nmsg = nullptr;
+
+  auto table = std::make_shared<PartitionTable>();
+  for (uint32_t i = 0; i < pmsg->record_count; ++i) {
+    const partition_info_t& p = pmsg->partition_array[i];
+    if (!p.name) continue;
+    PartitionFacts f;
+    f.name = p.name;
+    f.total_nodes = p.total_nodes;
+    f.default_time_min = minutes_or_zero(p.default_time);
+    f.max_time_min = minutes_or_zero(p.max_time);
+    set_default_mem(f, slurm_conf.def_mem_per_cpu);
+    if (p.def_mem_per_cpu != 0) {
+      f.def_mem_per_cpu_mb = f.def_mem_per_node_mb = 0;
+      set_default_mem(f, p.def_mem_per_cpu);
+    }
+    if (nmsg && p.node_inx) {
+      for (int j = 0; p.node_inx[j] >= 0; j += 2) {
+        for (int k = p.node_inx[j]; k <= p.node_inx[j + 1]; ++k) {
+          if (k < 0 || static_cast<uint32_t>(k) >= nmsg->record_count) continue;
+          const node_info_t& n = nmsg->node_array[k];
+          f.cpus_per_node = std::max<std::int64_t>(f.cpus_per_node, n.cpus);
+          if (n.real_memory != NO_VAL64)
+            f.mem_per_node_mb = std::max<std::int64_t>(f.mem_per_node_mb, static_cast<std::int64_t>(n.real_memory));
+        }
+      }
+    }
+    if (f.cpus_per_node == 0 && p.total_nodes > 0) f.cpus_per_node = p.total_cpus / p.total_nodes;
+    if (p.max_cpus_per_node != INFINITE && p.max_cpus_per_node != NO_VAL && p.max_cpus_per_node > 0 &&
+        p.max_cpus_per_node < f.cpus_per_node)
+      f.cpus_per_node = p.max_cpus_per_node;
+    if (p.flags & PART_FLAG_DEFAULT) table->default_name = f.name;
+    table->by_name[f.name] = f;
+  }
+  slurm_free_partition_info_msg(pmsg);
+  if (nmsg) slurm_free_node_info_msg(nmsg);
+
+  std::lock_guard<std::mutex> lk(g_parts_mu);
+  bool first = !g_parts;
+  bool changed = first || g_parts->by_name.size() != table->by_name.size() ||
+                 g_parts->default_name != table->default_name;
+  if (!changed) {
+    for (const auto& [name, f] : table->by_name) {
+      auto it = g_parts->by_name.find(name);
+      if (it == g_parts->by_name.end() || it->second.default_time_min != f.default_time_min ||
+          it->second.max_time_min != f.max_time_min || it->second.cpus_per_node != f.cpus_per_node) {
+        changed = true;
+        break;
+      }
+    }
+  }
+  g_parts = table;
+  if (changed)
+    slurm_info("%s: partition facts loaded: %zu partitions, default %s", plugin_type, table->by_name.size(),
+               table->default_name.empty() ? "(none)" : table->default_name.c_str());
+  return true;
+}
+
+void partition_thread() {
+  std::unique_lock<std::mutex> lk(g_thread_mu);
+  auto delay = std::chrono::seconds(2);  // the controller is not listening yet during init
+  while (!g_stop) {
+    if (g_thread_cv.wait_for(lk, delay, [] { return g_stop; })) break;
+    lk.unlock();
+    bool ok = false;
+    try {
+      ok = load_partitions();
+    } catch (const std::exception& e) {
+      slurm_error("%s: loading partition facts: %s", plugin_type, e.what());
+    }
+    lk.lock();
+    delay = std::chrono::seconds(ok ? 60 : 5);
+  }
+}
+
+std::shared_ptr<const PartitionTable> partitions() {
+  std::lock_guard<std::mutex> lk(g_parts_mu);
+  return g_parts;
+}
+
+// ------------------------------------------------------------------ configuration and ledger
+struct State {
+  std::mutex mu;
+  std::string conf_path;
+  std::shared_ptr<const Config> cfg;
+  struct stat conf_stat {};
+  struct stat failed_stat {};  // the last file version that failed to parse (logged once)
+  std::int64_t last_check_ns = 0;
+  std::unique_ptr<Ledger> ledger;
+  std::string ledger_path;
+  std::string ledger_error;
+  std::int64_t ledger_retry_ns = 0;
+  std::unordered_map<uint32_t, std::string> users;
+};
+State* g_state = nullptr;
+
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_ino == b.st_ino && a.st_dev == b.st_dev && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+std::string config_path() {
+  if (const char* env = getenv("PARACLOUD_CONF"); env && *env) return env;
+  if (slurm_conf.slurm_conf && *slurm_conf.slurm_conf) {
+    std::string p = slurm_conf.slurm_conf;
+    std::size_t slash = p.rfind('/');
+    return (slash == std::string::npos ? std::string(".") : p.substr(0, slash)) + "/paracloud.conf";
+  }
+  return paracloud::default_config_path();
+}
+
+// Re-parses paracloud.conf when its stat() changed; at most once a second. Caller holds st.mu.
+void maybe_reload(State& st, std::int64_t now) {
+  if (now - st.last_check_ns < kSecond) return;
+  st.last_check_ns = now;
+  struct stat sb;
+  if (stat(st.conf_path.c_str(), &sb) != 0) return;  // a vanished file: keep the last good config
+  if (same_file(sb, st.conf_stat) || same_file(sb, st.failed_stat)) return;
+  try {
+    auto cfg = std::make_shared<const Config>(paracloud::load_config(st.conf_path));
+    st.cfg = cfg;
+    st.conf_stat = sb;
+    if (cfg->ledger_path != st.ledger_path) st.ledger.reset();
+    st.users.clear();
+    slurm_info("%s: reloaded %s", plugin_type, st.conf_path.c_str());
+  } catch (const std::exception& e) {
+    st.failed_stat = sb;
+    slurm_error("%s: %s; keeping the last good configuration (fix the file, it is re-read within a second)",
+                plugin_type, e.what());
+  }
+}
+
+// The open read-only ledger, or nullptr with st.ledger_error set. Retries at most once a second.
+Ledger* ledger(State& st, std::int64_t now) {
+  if (st.ledger) return st.ledger.get();
+  if (!st.ledger_error.empty() && now < st.ledger_retry_ns) return nullptr;
+  st.ledger_path = st.cfg->ledger_path;
+  try {
+    paracloud::LedgerOptions o;
+    o.read_only = true;
+    o.create = false;
+    st.ledger = paracloud::open_sqlite_ledger(st.ledger_path, o);
+    st.ledger_error.clear();
+    return st.ledger.get();
+  } catch (const std::exception& e) {
+    st.ledger_error = e.what();
+    st.ledger_retry_ns = now + kSecond;
+    slurm_error("%s: cannot open the ledger: %s", plugin_type, e.what());
+    return nullptr;
+  }
+}
+
+std::string user_name(State& st, uint32_t uid) {
+  auto it = st.users.find(uid);
+  if (it != st.users.end()) return it->second;
+  struct passwd pw, *res = nullptr;
+  std::vector<char> buf(4096);
+  std::string name;
+  while (getpwuid_r(uid, &pw, buf.data(), buf.size(), &res) == ERANGE && buf.size() < (1u << 20))
+    buf.resize(buf.size() * 2);
+  if (res && res->pw_name) name = res->pw_name;
+  if (!name.empty()) st.users.emplace(uid, name);
+  return name;
+}
+
+// The paracloud site this controller prices: ClusterName from paracloud.conf when set there,
+// else the SiteName whose Cluster= is Slurm's ClusterName, else Slurm's ClusterName itself.
+std::string site_name(const Config& cfg) {
+  auto origin = cfg.origins.find("ClusterName");
+  bool from_file = origin != cfg.origins.end() && origin->second.rfind("default", 0) != 0;
+  if (from_file && !cfg.cluster_name.empty()) return cfg.cluster_name;
+  std::string slurm_cluster = slurm_conf.cluster_name ? slurm_conf.cluster_name : "";
+  for (const auto& s : cfg.sites)
+    if (s.cluster == slurm_cluster || (s.cluster.empty() && s.name == slurm_cluster)) return s.name;
+  return slurm_cluster.empty() ? cfg.cluster_name : slurm_cluster;
+}
+
+// ------------------------------------------------------------------ job_desc -> JobRequest
+std::int64_t count32(uint32_t v) { return (v == NO_VAL || v == INFINITE) ? 0 : v; }
+std::int64_t count16(uint16_t v) { return (v == NO_VAL16 || v == INFINITE16) ? 0 : v; }
+std::string str(const char* s) { return s ? s : ""; }
+
+paracloud::JobRequest to_request(const job_desc_msg_t* jd) {
+  paracloud::JobRequest r;
+  r.min_cpus = count32(jd->min_cpus);
+  r.max_cpus = count32(jd->max_cpus);
+  r.num_tasks = count32(jd->num_tasks);
+  r.cpus_per_task = count16(jd->cpus_per_task);
+  r.ntasks_per_node = count16(jd->ntasks_per_node);
+  r.pn_min_cpus = count16(jd->pn_min_cpus);
+  r.min_nodes = count32(jd->min_nodes);
+  r.max_nodes = count32(jd->max_nodes);
+  r.sockets_per_node = count16(jd->sockets_per_node);
+  if (jd->pn_min_memory != NO_VAL64) {
+    r.mem_given = true;
+    r.mem_per_cpu = (jd->pn_min_memory & MEM_PER_CPU) != 0;
+    r.mem_mb = static_cast<std::int64_t>(jd->pn_min_memory & ~MEM_PER_CPU);
+  }
+  r.mem_per_tres = str(jd->mem_per_tres);
+  r.exclusive = jd->shared == JOB_SHARED_NONE;
+  r.tres_per_job = str(jd->tres_per_job);
+  r.tres_per_node = str(jd->tres_per_node);
+  r.tres_per_task = str(jd->tres_per_task);
+  r.tres_per_socket = str(jd->tres_per_socket);
+  if (jd->time_limit == NO_VAL)
+    r.time_limit_min = paracloud::kTimeNotGiven;
+  else if (jd->time_limit == INFINITE || jd->time_limit == 0)
+    r.time_limit_min = paracloud::kTimeUnlimited;
+  else
+    r.time_limit_min = jd->time_limit;
+  return r;
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    std::size_t end = s.find(',', start);
+    if (end == std::string::npos) end = s.size();
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+void set_err(char** err_msg, const std::string& msg) {
+  if (!err_msg) return;
+  if (*err_msg) slurm_xfree(reinterpret_cast<void**>(err_msg));
+  *err_msg = slurm_xstrdup(msg.c_str());
+}
+
+int slurm_code(paracloud::Verdict v) {
+  switch (v) {
+    case paracloud::Verdict::ok: return SLURM_SUCCESS;
+    case paracloud::Verdict::no_account:
+    case paracloud::Verdict::unknown_account:
+    case paracloud::Verdict::not_member: return ESLURM_INVALID_ACCOUNT;
+    case paracloud::Verdict::no_price: return ESLURM_INVALID_PARTITION_NAME;
+    case paracloud::Verdict::unpriced_tres: return ESLURM_INVALID_GRES;
+    case paracloud::Verdict::insufficient_funds: return ESLURM_ACCOUNTING_POLICY;
+  }
+  return SLURM_ERROR;
+}
+
+int reject(char** err_msg, int code, uint32_t uid, const std::string& msg) {
+  slurm_info("%s: rejected a job of uid %u: %s", plugin_type, uid, msg.c_str());
+  set_err(err_msg, msg);
+  return code;
+}
+
+int check_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, std::int64_t now) {
+  State& st = *g_state;
+  std::unique_lock<std::mutex> lk(st.mu);
+  maybe_reload(st, now);
+  std::shared_ptr<const Config> cfg = st.cfg;
+
+  uint32_t uid = (jd->user_id != NO_VAL) ? jd->user_id : submit_uid;
+  std::string user = user_name(st, uid);
+  if (user.empty())
+    return reject(err_msg, SLURM_ERROR, uid,
+                  "paracloud: uid " + std::to_string(uid) +
+                      " has no user name on the controller - ask your operator to make the user known "
+                      "to slurmctld's host (passwd/LDAP)");
+  Ledger* led = ledger(st, now);
+  if (!led)
+    return reject(err_msg, SLURM_ERROR, uid,
+                  "paracloud: the ledger is unavailable (" + st.ledger_error +
+                      ") - ask your operator to check LedgerPath in " + st.conf_path);
+
+  paracloud::JobRequest req = to_request(jd);
+  std::shared_ptr<const PartitionTable> parts = partitions();
+  std::vector<std::string> names = split_commas(str(jd->partition));
+  if (names.empty()) names.push_back(parts ? parts->default_name : std::string());
+  const std::string site = site_name(*cfg);
+
+  paracloud::SubmitResult best;
+  bool have_best = false;
+  for (const std::string& name : names) {
+    PartitionFacts facts;
+    facts.name = name;
+    if (parts) {
+      auto it = parts->by_name.find(name);
+      if (it != parts->by_name.end()) facts = it->second;
+    } else {
+      set_default_mem(facts, slurm_conf.def_mem_per_cpu);
+    }
+    req.partition = name;
+    paracloud::WorstCase wc;
+    try {
+      wc = paracloud::worst_case(req, facts, cfg->default_time_limit);
+    } catch (const Error& e) {
+      return reject(err_msg, SLURM_ERROR, uid,
+                    std::string("paracloud: cannot price the request: ") + e.what() +
+                        (e.hint().empty() ? "" : " - " + e.hint()));
+    }
+    wc.resources.site = site;
+    paracloud::SubmitCheck check{user, str(jd->account), wc.resources, wc.time_source};
+    paracloud::SubmitResult res = paracloud::check_submission(*cfg, *led, check);
+    if (res.verdict != paracloud::Verdict::ok) return reject(err_msg, slurm_code(res.verdict), uid, res.message);
+    if (!have_best || res.quote.total > best.quote.total) best = std::move(res);
+    have_best = true;
+  }
+
+  if (best.account_defaulted && (!jd->account || !*jd->account)) {
+    if (jd->account) slurm_xfree(reinterpret_cast<void**>(&jd->account));
+    jd->account = slurm_xstrdup(best.account.c_str());
+  }
+  if (jd->script && jd->environment) {  // batch jobs only: srun/salloc carry no environment here
+    std::string quote = paracloud::format_money(best.quote.total, cfg->currency);
+    slurm_env_array_overwrite(&jd->environment, "SLURM_PARACLOUD_QUOTE", quote.c_str());
+    uint32_t n = 0;
+    while (jd->environment[n]) ++n;
+    jd->env_size = n;
+  }
+  return SLURM_SUCCESS;
+}
+
+}  // namespace
+
+extern "C" int init(void) {
+  try {
+    auto* st = new State;
+    st->conf_path = config_path();
+    try {
+      st->cfg = std::make_shared<const Config>(paracloud::load_config(st->conf_path));
+    } catch (const std::exception& e) {
+      slurm_error("%s: cannot start: %s (fix paracloud.conf, or set PARACLOUD_CONF to the right file)",
+                  plugin_type, e.what());
+      delete st;
+      return SLURM_ERROR;
+    }
+    stat(st->conf_path.c_str(), &st->conf_stat);
+    st->last_check_ns = now_ns();
+    g_state = st;
+    if (const char* t = getenv("PARACLOUD_JOB_SUBMIT_TIMING"); t && *t)
+      g_timing.log_every = std::strtoull(t, nullptr, 10);
+    {
+      std::lock_guard<std::mutex> lk(g_thread_mu);
+      g_stop = false;
+    }
+    g_thread = std::thread(partition_thread);
+    slurm_info("%s: loaded %s (site %s, ledger %s)", plugin_type, st->conf_path.c_str(),
+               site_name(*st->cfg).c_str(), st->cfg->ledger_path.c_str());
+    return SLURM_SUCCESS;
+  } catch (const std::exception& e) {
+    slurm_error("%s: init: %s", plugin_type, e.what());
+    return SLURM_ERROR;
+  }
+}
+
+extern "C" int fini(void) {
+  {
+    std::lock_guard<std::mutex> lk(g_thread_mu);
+    g_stop = true;
+  }
+  g_thread_cv.notify_all();
+  if (g_thread.joinable()) g_thread.join();
+  log_latency();
+  delete g_state;
+  g_state = nullptr;
+  {
+    std::lock_guard<std::mutex> lk(g_parts_mu);
+    g_parts.reset();
+  }
+  return SLURM_SUCCESS;
+}
+
+extern "C" int job_submit(job_desc_msg_t* job_desc, uint32_t submit_uid, char** err_msg) {
+  if (!g_state || !job_desc) return SLURM_SUCCESS;
+  std::int64_t t0 = now_ns();
+  int rc;
+  try {
+    rc = check_job(job_desc, submit_uid, err_msg, t0);
+  } catch (const std::exception& e) {
+    slurm_error("%s: checking a job of uid %u: %s", plugin_type, job_desc->user_id, e.what());
+    set_err(err_msg, std::string("paracloud: the job could not be checked (") + e.what() +
+                         ") - try again, and tell your operator if it persists");
+    rc = SLURM_ERROR;
+  } catch (...) {
+    set_err(err_msg, "paracloud: the job could not be checked - tell your operator");
+    rc = SLURM_ERROR;
+  }
+  record_latency(now_ns() - t0);
+  if (g_timing.log_every && g_timing.calls.load(std::memory_order_relaxed) % g_timing.log_every == 0)
+    log_latency();
+  return rc;
+}
+
+// Updates (scontrol update job ...) are not re-quoted: the job record holds the resources and is
+// opaque here; the hold placed at job start prices the final limits.
+extern "C" int job_modify(job_desc_msg_t* job_desc, job_record_t* job_ptr, uint32_t submit_uid, char** err_msg) {
+  (void)job_desc;
+  (void)job_ptr;
+  (void)submit_uid;
+  (void)err_msg;
+  return SLURM_SUCCESS;
+}
