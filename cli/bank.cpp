@@ -279,7 +279,7 @@ void add_bank_commands(CLI::App& app, Context& ctx) {
   st->add_option("account", a->account, "account (default: your default account)");
   st->add_option("-A,--account", a->parent, "account (same as the positional)");
   st->add_option("-S,--starttime", a->start, "entries at or after this time (default: the beginning)");
-  st->add_option("-E,--endtime", a->end, "entries before this time (default: now)");
+  st->add_option("-E,--endtime", a->end, "entries at or before this time (default: now)");
   st->add_option("--limit", a->limit, "at most this many entries (default: all)");
   st->callback([&ctx, a] {
     Ledger& l = ctx.ledger(true);
@@ -287,10 +287,11 @@ void add_bank_commands(CLI::App& app, Context& ctx) {
     StatementQuery q;
     q.account = account_or_default(ctx, l, a->account.empty() ? a->parent : a->account);
     if (!a->start.empty()) q.since = parse_time(a->start);
-    if (!a->end.empty()) q.until = parse_time(a->end);
+    if (!a->end.empty()) q.until = parse_time(a->end) + 1;  // -E is inclusive: "-E now" shows this second too
     if (q.until != 0 && q.until <= q.since)
-      throw Error(Errc::bad_input, "end time " + format_time(q.until) + " is not after start time " + format_time(q.since),
-                  "give -E later than -S");
+      throw Error(Errc::bad_input,
+                  "end time " + format_time(q.until - 1) + " is before start time " + format_time(q.since),
+                  "give -E at or after -S");
     q.limit = a->limit;
     auto entries = l.statement(q);
     if (ctx.json) {
