@@ -80,7 +80,8 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
-// Names that `key` may have meant in `scope` (global lines also accept the object scopes).
+// Names that `key` may have meant in `scope` (global lines also accept the object scopes), quoted
+// and joined with "or"; "" when nothing is close.
 std::string nearest_key(const std::string& scope, const std::string& key) {
   std::string best;
   std::size_t best_d = std::numeric_limits<std::size_t>::max();
@@ -90,10 +91,12 @@ std::string nearest_key(const std::string& scope, const std::string& key) {
     std::size_t d = edit_distance(key, o.name);
     if (d < best_d) best_d = d, best = o.name;
   }
-  if (best_d <= std::max<std::size_t>(2, key.size() / 3)) return best;
-  // "gpu=2.00" on a PriceName line most likely meant the generic resource.
-  if (scope == "PriceName" && find_option(scope, "gres/" + key)) return "gres/" + key;
-  return {};
+  std::string out;
+  if (best_d <= std::max<std::size_t>(2, key.size() / 3)) out = "'" + best + "'";
+  // "gpu=2.00" on a PriceName line most likely meant the generic resource ("cpus" did not).
+  if (scope == "PriceName" && find_option(scope, "gres/" + key) && strncasecmp(key.c_str(), best.c_str(), best.size()) != 0)
+    out += (out.empty() ? "'gres/" : " or 'gres/") + key + "'";
+  return out;
 }
 
 std::string dirname_of(const std::string& path) {
@@ -405,7 +408,7 @@ Config parse_config(const std::string& text, const std::string& filename) {
         if (find_option("PriceName", p.key) || find_option("SiteName", p.key))
           what += " outside a SiteName or PriceName line";
         else if (!near.empty())
-          what += " (did you mean '" + near + "'?)";
+          what += " (did you mean " + near + "?)";
         fail(p.where, p.key, what, "a key listed in paracloud.conf(5)");
       }
       auto [it, fresh] = globals.emplace(spec->name, p);
@@ -457,7 +460,7 @@ Config parse_config(const std::string& text, const std::string& filename) {
         if (find_option("", p.key))
           what += " (it is a global key: put it on its own line)";
         else if (std::string near = nearest_key(scope->name, p.key); !near.empty())
-          what += " (did you mean '" + near + "'?)";
+          what += " (did you mean " + near + "?)";
         fail(p.where, p.key, what, "a " + std::string(scope->name) + " key listed in paracloud.conf(5)");
       }
       std::string canon = std::strchr(spec->name, '[') ? lower(p.key) : spec->name;
