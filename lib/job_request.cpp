@@ -235,7 +235,8 @@ SubmitResult check_submission(const Config& cfg, Ledger& ledger, const SubmitChe
   const std::string& user = req.user;
   auto accounts_hint = [&]() {
     std::vector<std::string> mine = ledger.accounts_of(user);
-    if (mine.empty()) return "ask your operator to add " + user + " to an account (paracloud bank)";
+    if (mine.empty())
+      return "ask your operator to add you to an account (paracloud bank user add " + user + " -A ACCOUNT)";
     std::string list;
     for (const auto& a : mine) list += (list.empty() ? "" : ", ") + a;
     return "submit with --account=ACCOUNT, one of yours: " + list;
@@ -270,14 +271,20 @@ SubmitResult check_submission(const Config& cfg, Ledger& ledger, const SubmitChe
   try {
     res.quote = price_job(cfg, req.resources);
   } catch (const Error& e) {
-    if (e.code() != Errc::not_found && e.code() != Errc::refused) throw;
-    res.verdict = e.code() == Errc::not_found ? Verdict::no_price : Verdict::unpriced_tres;
     std::string fix = e.hint();
-    if (fix.empty())
-      fix = e.code() == Errc::not_found
-                ? "choose a priced partition with --partition, or ask your operator to add PriceName=" +
-                      req.resources.site + ":" + req.resources.partition + " to paracloud.conf"
-                : "drop the unpriced resource, or ask your operator to price it in paracloud.conf";
+    if (e.code() == Errc::not_found) {
+      res.verdict = Verdict::no_price;
+      fix = "choose a priced partition with --partition, or ask your operator to " +
+            (fix.empty() ? "price this one in paracloud.conf" : fix);
+    } else if (e.code() == Errc::refused) {
+      res.verdict = Verdict::unpriced_tres;
+      if (fix.empty()) fix = "drop the unpriced resource, or ask your operator to price it in paracloud.conf";
+    } else if (e.code() == Errc::bad_input) {
+      res.verdict = Verdict::bad_request;
+      if (fix.empty()) fix = "ask for fewer resources or a shorter --time";
+    } else {
+      throw;
+    }
     res.message = std::string("paracloud: ") + e.what() + " - " + fix;
     return res;
   }

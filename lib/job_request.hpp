@@ -88,7 +88,16 @@ WorstCase worst_case(const JobRequest& req, const PartitionFacts& part, std::int
 std::string describe_quote(const Quote& q);
 
 // What job_submit decides, computed by check_submission().
-enum class Verdict { ok, no_account, unknown_account, not_member, no_price, unpriced_tres, insufficient_funds };
+enum class Verdict {
+  ok,
+  no_account,          // no --account and no default account
+  unknown_account,     // --account names no ledger account
+  not_member,          // the user may not charge that account
+  no_price,            // no PriceName rule covers site/partition (or the site is unknown)
+  unpriced_tres,       // the rule does not price a requested gres
+  bad_request,         // the request cannot be priced (absurd sizes)
+  insufficient_funds,  // quote > available funds
+};
 
 struct SubmitCheck {
   std::string user;           // job owner's login name

@@ -399,6 +399,7 @@ int slurm_code(paracloud::Verdict v) {
     case paracloud::Verdict::not_member: return ESLURM_INVALID_ACCOUNT;
     case paracloud::Verdict::no_price: return ESLURM_INVALID_PARTITION_NAME;
     case paracloud::Verdict::unpriced_tres: return ESLURM_INVALID_GRES;
+    case paracloud::Verdict::bad_request: return SLURM_ERROR;
     case paracloud::Verdict::insufficient_funds: return ESLURM_ACCOUNTING_POLICY;
   }
   return SLURM_ERROR;
