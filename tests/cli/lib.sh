@@ -28,3 +28,14 @@ pc_json() {
   python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$PC_OUT" \
     || pc_fail "JSON check failed: $1"
 }
+
+# --- config/price helpers (config engineer) ---
+# pc_run_conf EXPECTED_RC FILE ARGS...: like pc_run, with --conf FILE instead of $PC_CONF.
+pc_run_conf() {
+  want=$1; conf=$2; shift 2
+  rc=0; "$PARACLOUD" --conf "$conf" "$@" > "$PC_OUT" 2> "$PC_ERR" || rc=$?
+  [ "$rc" = "$want" ] || pc_fail "paracloud --conf $conf $*: exit status $rc, expected $want"
+}
+# pc_out_lacks TEXT / pc_err_empty: the opposite checks.
+pc_out_lacks() { ! grep -qF -- "$1" "$PC_OUT" || pc_fail "stdout has '$1'"; }
+pc_err_empty() { [ ! -s "$PC_ERR" ] || pc_fail "stderr is not empty"; }
