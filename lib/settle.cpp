@@ -133,6 +133,22 @@ std::vector<AccountingRecord> read_records(const std::string& path,
 
 // ---------------------------------------------------------------- settlement
 
+// A run whose start time moved after its hold was placed (Slurm resets it when nodes power up):
+// its open lien is found by job reference instead of by key.
+static std::optional<Entry> active_lien_of_job(Ledger& ledger, const JobFacts& f) {
+  std::string account;
+  try {
+    account = billing_account(ledger, f);
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found) return std::nullopt;
+    throw;
+  }
+  std::string prefix = "lien:" + f.cluster + ":" + std::to_string(f.job_id) + ":";
+  for (const Entry& e : ledger.active_liens(account))
+    if (e.job == job_ref(f) && e.key.rfind(prefix, 0) == 0) return e;
+  return std::nullopt;
+}
+
 SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, bool check_log) {
   SettleOutcome out;
   AccountingRecord& r = out.record;
@@ -143,6 +159,7 @@ SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, b
 
   std::optional<Entry> lien;
   if (f.start > 0) lien = ledger.find_entry(lien_key(f));
+  if (f.start > 0 && !lien) lien = active_lien_of_job(ledger, f);
   bool had_hold = lien && lien->kind == EntryKind::lien;
   Settlement s = settle(cfg, f, had_hold);
   r.site = s.site;
@@ -181,6 +198,29 @@ SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, b
 
   if (cfg.accounting_log.empty()) return out;
   if ((check_log || out.ledger_replayed) && log_has_charge_key(cfg.accounting_log, charge_key(f))) return out;
+  append_record(cfg.accounting_log, r);
+  out.record_written = true;
+  return out;
+}
+
+}  // namespace paracloud
+
+namespace paracloud {
+
+SettleOutcome record_unsettled(const Config& cfg, const JobFacts& f, const std::string& why, bool check_log) {
+  SettleOutcome out;
+  AccountingRecord& r = out.record;
+  r.job = f;
+  r.currency = cfg.currency;
+  r.recorded = ledger_now();
+  r.elapsed = elapsed_seconds(f);
+  r.note = "NOT CHARGED: " + why;
+  try {
+    r.site = site_of_cluster(cfg, f.cluster);
+  } catch (const Error&) {
+  }
+  if (cfg.accounting_log.empty()) return out;
+  if (check_log && log_has_charge_key(cfg.accounting_log, charge_key(f))) return out;
   append_record(cfg.accounting_log, r);
   out.record_written = true;
   return out;

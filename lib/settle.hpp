@@ -64,4 +64,8 @@ struct SettleOutcome {
 // (no account, no price: permanent).
 SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, bool check_log = false);
 
+// For a run that cannot be settled for good (no ledger account, no price for what it used): a
+// record with cost 0 and note "NOT CHARGED: <why>", so that reports show it. Same replay rule.
+SettleOutcome record_unsettled(const Config& cfg, const JobFacts& f, const std::string& why, bool check_log = false);
+
 }  // namespace paracloud
