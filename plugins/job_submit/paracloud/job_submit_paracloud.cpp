@@ -19,10 +19,11 @@
 //   - ONE read-only SQLite ledger handle stays open (reopened when LedgerPath changes); while it
 //     cannot be opened, jobs are rejected with the path and the fix (prepaid: fail closed).
 //   - Partition facts (DefaultTime, MaxTime, node size, default memory) come from a background
-//     thread that calls slurm_load_partitions()/slurm_load_node() a few seconds after init and
-//     then every 60 s (partition edits are seen within a minute). Until the first load succeeds
-//     a job without --time is priced at paracloud.conf DefaultTimeLimit and whole-node jobs at
-//     their requested CPUs.
+//     thread that calls slurm_load_partitions()/slurm_load_node() once a second from init until
+//     the first success (the controller answers RPCs only after init), then every 60 s
+//     (partition edits are seen within a minute). Until the first load a job without --time is
+//     priced at paracloud.conf DefaultTimeLimit and whole-node jobs at their requested CPUs.
+//     The default partition's name comes from slurmctld's default_part_name global at once.
 //   - user names (getpwuid_r may ask NSS/LDAP) are cached per uid.
 // Latency: every call is timed (two clock reads) into a 100 ns histogram; p50/p90/p99/max are
 // logged at fini and, when slurmctld runs with PARACLOUD_JOB_SUBMIT_TIMING=N, every N calls.
@@ -65,6 +66,10 @@ void slurm_error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void slurm_debug(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 int slurm_env_array_overwrite(char*** array_ptr, const char* name, const char* value);
 extern slurm_conf_t slurm_conf;
+// slurmctld's own global (read under the partition read lock job_submit runs with): the default
+// partition's name, known from the first instant, unlike the background-loaded partition facts.
+// Weak: a controller without it leaves it null and the loaded facts name the default.
+extern char* default_part_name __attribute__((weak));
 }
 
 extern "C" const char plugin_name[] = "paracloud prepaid job submission check";
@@ -79,6 +84,7 @@ using paracloud::Ledger;
 using paracloud::PartitionFacts;
 
 constexpr std::int64_t kSecond = 1000000000;
+constexpr uint16_t kLogLevelDebug = 5;  // LOG_LEVEL_DEBUG of Slurm's internal log.h
 
 std::int64_t now_ns() {
   struct timespec ts;
@@ -220,7 +226,7 @@ bool load_partitions() {
 
 void partition_thread() {
   std::unique_lock<std::mutex> lk(g_thread_mu);
-  auto delay = std::chrono::seconds(2);  // the controller is not listening yet during init
+  auto delay = std::chrono::seconds(1);  // the controller is not listening yet during init
   while (!g_stop) {
     if (g_thread_cv.wait_for(lk, delay, [] { return g_stop; })) break;
     lk.unlock();
@@ -231,7 +237,7 @@ void partition_thread() {
       slurm_error("%s: loading partition facts: %s", plugin_type, e.what());
     }
     lk.lock();
-    delay = std::chrono::seconds(ok ? 60 : 5);
+    delay = std::chrono::seconds(ok ? 60 : 1);
   }
 }
 
@@ -433,7 +439,16 @@ int check_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, std::int6
   paracloud::JobRequest req = to_request(jd);
   std::shared_ptr<const PartitionTable> parts = partitions();
   std::vector<std::string> names = split_commas(str(jd->partition));
-  if (names.empty()) names.push_back(parts ? parts->default_name : std::string());
+  if (names.empty()) {
+    if (&default_part_name != nullptr && default_part_name && *default_part_name)
+      names.push_back(default_part_name);
+    else if (parts && !parts->default_name.empty())
+      names.push_back(parts->default_name);
+    else
+      return reject(err_msg, ESLURM_DEFAULT_PARTITION_NOT_SET, uid,
+                    "paracloud: the job names no partition and the default partition is not known yet "
+                    "(slurmctld is starting) - give --partition, or submit again in a few seconds");
+  }
   const std::string site = site_name(*cfg);
 
   paracloud::SubmitResult best;
@@ -464,6 +479,11 @@ int check_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, std::int6
     have_best = true;
   }
 
+  if (slurm_conf.slurmctld_debug >= kLogLevelDebug)  // skip building the text otherwise
+    slurm_debug("%s: uid %u account %s%s quote %s (%s)", plugin_type, uid, best.account.c_str(),
+                best.account_defaulted ? " (default)" : "",
+                paracloud::format_money(best.quote.total, cfg->currency).c_str(),
+                paracloud::describe_quote(best.quote).c_str());
   if (best.account_defaulted && (!jd->account || !*jd->account)) {
     if (jd->account) slurm_xfree(reinterpret_cast<void**>(&jd->account));
     jd->account = slurm_xstrdup(best.account.c_str());
