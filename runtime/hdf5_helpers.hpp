@@ -1,0 +1,17 @@
+// HDF5-side helpers of the generated HDF5 wrappers: the 1.10+ handle types and byte counting.
+#pragma once
+#include <cstdint>
+
+#include "rt.hpp"
+
+// HDF5 >= 1.10 ABI (hid_t is 64-bit since 1.10); declared here so that the runtime builds without
+// HDF5 headers and never links libhdf5.
+typedef int64_t hid_t;
+typedef int herr_t;
+
+namespace pc {
+// Bytes an H5Dread/H5Dwrite moved: selected points of the memory space (or the file space, or
+// the whole dataset for H5S_ALL) times the memory type's size. 0 when HDF5's helpers are missing.
+uint64_t h5_bytes(hid_t dset, hid_t mem_type, hid_t mem_space, hid_t file_space);
+int missing_hdf5(const char* symbol);  // logs once, returns -1 (HDF5's FAIL)
+}  // namespace pc

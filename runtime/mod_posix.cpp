@@ -1,0 +1,243 @@
+// posix module: open/close/read/write/pread/pwrite/lseek/fsync (and 64-bit and _FORTIFY_SOURCE
+// variants) on files the application opened while traced. Descriptors opened before activation,
+// inside non-IO MPI calls (MPI_Init's own /proc and /sys reads) or by socket()/pipe()/dup() are
+// never counted, so MPI's sockets, the terminal and the runtime's own files stay out.
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "rt.hpp"
+
+extern "C" {
+// The _FORTIFY_SOURCE entry points (declared by glibc only under fortification).
+int __open_2(const char* path, int flags);
+int __open64_2(const char* path, int flags);
+ssize_t __read_chk(int fd, void* buf, size_t count, size_t buflen);
+ssize_t __pread_chk(int fd, void* buf, size_t count, off_t offset, size_t buflen);
+ssize_t __pread64_chk(int fd, void* buf, size_t count, off64_t offset, size_t buflen);
+}
+
+namespace pc {
+namespace {
+
+constexpr int kMaxFd = 1 << 16;             // descriptors above this are never tracked
+std::atomic<uint8_t> g_tracked[kMaxFd];
+
+inline bool tracked(int fd) {
+  return fd >= 0 && fd < kMaxFd && g_tracked[fd].load(std::memory_order_relaxed) != 0;
+}
+
+// open(2) and friends: track the new descriptor when the open is the application's.
+template <typename F, typename... A>
+inline int traced_open(CallId id, F real, A... args) {
+  if (!live(kLayerPosix)) return real(args...);
+  ThreadBlock* b = thread_block();
+  if (b->guard || b->mpi_depth > 0) return real(args...);
+  const Probe p = probe_begin(id);
+  const int fd = real(args...);
+  const uint64_t t1 = probe_clock(p);
+  const int saved = errno;
+  if (fd >= 0 && fd < kMaxFd) g_tracked[fd].store(1, std::memory_order_relaxed);
+  probe_end(p, t1, fd >= 0, 0, -1, false);
+  errno = saved;
+  return fd;
+}
+
+// Calls on a descriptor: recorded only when the descriptor is tracked. `payload`: the return
+// value is a byte count (read/write family).
+template <typename R, typename F, typename... A>
+inline R traced_fd(CallId id, bool payload, F real, int fd, A... args) {
+  if (!live(kLayerPosix) || !tracked(fd)) return real(fd, args...);
+  ThreadBlock* b = thread_block();
+  if (b->guard) return real(fd, args...);
+  const Probe p = probe_begin(id);
+  const R rc = real(fd, args...);
+  const uint64_t t1 = probe_clock(p);
+  const int saved = errno;
+  probe_end(p, t1, rc >= 0, payload && rc > 0 ? static_cast<uint64_t>(rc) : 0, -1, false);
+  errno = saved;
+  return rc;
+}
+
+inline bool needs_mode(int flags) {
+  return (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE;
+}
+
+template <typename F>
+inline F real_or_enosys(std::atomic<F>& slot, const char* name) {
+  F f = resolve(slot, name);
+  if (PC_UNLIKELY(f == nullptr)) errno = ENOSYS;
+  return f;
+}
+
+// Plain pointer types (glibc's declarations carry attributes that std::atomic would drop).
+using open_fn = int (*)(const char*, int, ...);
+using openat_fn = int (*)(int, const char*, int, ...);
+using open2_fn = int (*)(const char*, int);
+using creat_fn = int (*)(const char*, mode_t);
+using fd_fn = int (*)(int);
+using read_fn = ssize_t (*)(int, void*, size_t);
+using read_chk_fn = ssize_t (*)(int, void*, size_t, size_t);
+using write_fn = ssize_t (*)(int, const void*, size_t);
+using pread_fn = ssize_t (*)(int, void*, size_t, off_t);
+using pread_chk_fn = ssize_t (*)(int, void*, size_t, off_t, size_t);
+using pread64_fn = ssize_t (*)(int, void*, size_t, off64_t);
+using pread64_chk_fn = ssize_t (*)(int, void*, size_t, off64_t, size_t);
+using pwrite_fn = ssize_t (*)(int, const void*, size_t, off_t);
+using pwrite64_fn = ssize_t (*)(int, const void*, size_t, off64_t);
+using lseek_fn = off_t (*)(int, off_t, int);
+using lseek64_fn = off64_t (*)(int, off64_t, int);
+
+// The next definition of `name` (glibc's), resolved once; on failure errno = ENOSYS, return -1.
+#define PC_REAL(type, name)                          \
+  static std::atomic<type> slot{nullptr};            \
+  const type real = real_or_enosys(slot, name);      \
+  if (PC_UNLIKELY(real == nullptr)) return -1
+
+bool posix_init(const char**) { return true; }
+
+}  // namespace
+
+Module module_posix = {"posix", kLayerPosix, posix_init, nullptr, {false}, nullptr};
+
+}  // namespace pc
+
+using namespace pc;
+
+PC_EXPORT int open(const char* path, int flags, ...) {
+  mode_t mode = 0;
+  if (needs_mode(flags)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = static_cast<mode_t>(va_arg(ap, int));
+    va_end(ap);
+  }
+  PC_REAL(open_fn, "open");
+  return traced_open(k_open, real, path, flags, mode);
+}
+
+PC_EXPORT int open64(const char* path, int flags, ...) {
+  mode_t mode = 0;
+  if (needs_mode(flags)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = static_cast<mode_t>(va_arg(ap, int));
+    va_end(ap);
+  }
+  PC_REAL(open_fn, "open64");
+  return traced_open(k_open64, real, path, flags, mode);
+}
+
+PC_EXPORT int openat(int dirfd, const char* path, int flags, ...) {
+  mode_t mode = 0;
+  if (needs_mode(flags)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = static_cast<mode_t>(va_arg(ap, int));
+    va_end(ap);
+  }
+  PC_REAL(openat_fn, "openat");
+  return traced_open(k_openat, real, dirfd, path, flags, mode);
+}
+
+PC_EXPORT int __open_2(const char* path, int flags) {
+  PC_REAL(open2_fn, "__open_2");
+  return traced_open(k_open, real, path, flags);
+}
+
+PC_EXPORT int __open64_2(const char* path, int flags) {
+  PC_REAL(open2_fn, "__open64_2");
+  return traced_open(k_open64, real, path, flags);
+}
+
+PC_EXPORT int creat(const char* path, mode_t mode) {
+  PC_REAL(creat_fn, "creat");
+  return traced_open(k_creat, real, path, mode);
+}
+
+PC_EXPORT int creat64(const char* path, mode_t mode) {
+  PC_REAL(creat_fn, "creat64");
+  return traced_open(k_creat64, real, path, mode);
+}
+
+PC_EXPORT int close(int fd) {
+  PC_REAL(fd_fn, "close");
+  if (!live(kLayerPosix) || !tracked(fd)) return real(fd);
+  g_tracked[fd].store(0, std::memory_order_relaxed);  // before the close: the number may be reused
+  ThreadBlock* b = thread_block();
+  if (b->guard) return real(fd);
+  const Probe p = probe_begin(k_close);
+  const int rc = real(fd);
+  const uint64_t t1 = probe_clock(p);
+  const int saved = errno;
+  probe_end(p, t1, rc == 0, 0, -1, false);
+  errno = saved;
+  return rc;
+}
+
+PC_EXPORT ssize_t read(int fd, void* buf, size_t count) {
+  PC_REAL(read_fn, "read");
+  return traced_fd<ssize_t>(k_read, true, real, fd, buf, count);
+}
+
+PC_EXPORT ssize_t __read_chk(int fd, void* buf, size_t count, size_t buflen) {
+  PC_REAL(read_chk_fn, "__read_chk");
+  return traced_fd<ssize_t>(k_read, true, real, fd, buf, count, buflen);
+}
+
+PC_EXPORT ssize_t write(int fd, const void* buf, size_t count) {
+  PC_REAL(write_fn, "write");
+  return traced_fd<ssize_t>(k_write, true, real, fd, buf, count);
+}
+
+PC_EXPORT ssize_t pread(int fd, void* buf, size_t count, off_t offset) {
+  PC_REAL(pread_fn, "pread");
+  return traced_fd<ssize_t>(k_pread, true, real, fd, buf, count, offset);
+}
+
+PC_EXPORT ssize_t __pread_chk(int fd, void* buf, size_t count, off_t offset, size_t buflen) {
+  PC_REAL(pread_chk_fn, "__pread_chk");
+  return traced_fd<ssize_t>(k_pread, true, real, fd, buf, count, offset, buflen);
+}
+
+PC_EXPORT ssize_t pread64(int fd, void* buf, size_t count, off64_t offset) {
+  PC_REAL(pread64_fn, "pread64");
+  return traced_fd<ssize_t>(k_pread64, true, real, fd, buf, count, offset);
+}
+
+PC_EXPORT ssize_t __pread64_chk(int fd, void* buf, size_t count, off64_t offset, size_t buflen) {
+  PC_REAL(pread64_chk_fn, "__pread64_chk");
+  return traced_fd<ssize_t>(k_pread64, true, real, fd, buf, count, offset, buflen);
+}
+
+PC_EXPORT ssize_t pwrite(int fd, const void* buf, size_t count, off_t offset) {
+  PC_REAL(pwrite_fn, "pwrite");
+  return traced_fd<ssize_t>(k_pwrite, true, real, fd, buf, count, offset);
+}
+
+PC_EXPORT ssize_t pwrite64(int fd, const void* buf, size_t count, off64_t offset) {
+  PC_REAL(pwrite64_fn, "pwrite64");
+  return traced_fd<ssize_t>(k_pwrite64, true, real, fd, buf, count, offset);
+}
+
+PC_EXPORT off_t lseek(int fd, off_t offset, int whence) noexcept {
+  PC_REAL(lseek_fn, "lseek");
+  return traced_fd<off_t>(k_lseek, false, real, fd, offset, whence);
+}
+
+PC_EXPORT off64_t lseek64(int fd, off64_t offset, int whence) noexcept {
+  PC_REAL(lseek64_fn, "lseek64");
+  return traced_fd<off64_t>(k_lseek64, false, real, fd, offset, whence);
+}
+
+PC_EXPORT int fsync(int fd) {
+  PC_REAL(fd_fn, "fsync");
+  return traced_fd<int>(k_fsync, false, real, fd);
+}
+
+PC_EXPORT int fdatasync(int fd) {
+  PC_REAL(fd_fn, "fdatasync");
+  return traced_fd<int>(k_fdatasync, false, real, fd);
+}

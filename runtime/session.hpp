@@ -1,0 +1,26 @@
+// Session services shared by core.cpp, profile.cpp and mod_mpi.cpp (the MPI world, reductions).
+#pragma once
+#include "controls.hpp"
+
+namespace pc {
+
+const Settings& settings();
+ThreadBlock* fallback_block();  // the shared block used when a thread's calloc failed
+
+// ---- the MPI world (mod_mpi.cpp; without MPI at build time: a world of one)
+void mpi_session_start();  // after PMPI_Init: rank, size, a private communicator for the reduction
+bool mpi_world_ok();       // the reduction machinery is usable
+int world_rank();
+int world_size();
+enum class ReduceOp { sum, min, max };
+// Element-wise reduction of n counters onto rank 0 (over a private dup of MPI_COMM_WORLD with
+// MPI_ERRORS_RETURN): false on failure (then no profile is written).
+bool reduce_u64(const uint64_t* in, uint64_t* out, int n, ReduceOp op);
+bool allreduce_max_u64(const uint64_t* in, uint64_t* out, int n);
+bool gather_u64(uint64_t value, uint64_t* out);  // out: world_size() values, on rank 0
+void mpi_session_end();    // frees the private communicator (before PMPI_Finalize)
+
+// ---- the profile (profile.cpp): reduce (MPI) and write it from rank 0
+void write_profile(bool mpi, uint64_t start_ns, uint64_t end_ns);
+
+}  // namespace pc
