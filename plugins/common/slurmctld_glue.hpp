@@ -41,7 +41,9 @@ inline JobFacts job_facts(const job_record_t* job) {
   f.partition = job->part_ptr && job->part_ptr->name ? job->part_ptr->name : str(job->partition);
   f.qos = job->qos_ptr && job->qos_ptr->name ? job->qos_ptr->name : "";
   f.submit = job->details ? job->details->submit_time : 0;
-  f.start = job->start_time;
+  // A pending job's start_time is the scheduler's estimate (and cancel sets it to now): a run
+  // without allocated nodes never started.
+  f.start = (job->nodes && *job->nodes) ? job->start_time : 0;
   f.end = job->end_time;
   f.suspended = job->tot_sus_time;
   f.time_limit = (job->time_limit == NO_VAL || job->time_limit == INFINITE) ? 0 : int64_t(job->time_limit) * 60;

@@ -68,7 +68,6 @@ void refuse(const Request& req, const std::string& reason) {
       job->state_reason = WAIT_HELD_USER;
       xfree(job->state_desc);
       job->state_desc = xstrdup(reason.c_str());
-      last_job_update = time(nullptr);
     } else {
       srun_user_message(job, const_cast<char*>(reason.c_str()));
     }
