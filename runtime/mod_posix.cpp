@@ -1,7 +1,8 @@
 // posix module: open/close/read/write/pread/pwrite/lseek/fsync (and 64-bit and _FORTIFY_SOURCE
 // variants) on files the application opened while traced. Descriptors opened before activation,
 // inside non-IO MPI calls (MPI_Init's own /proc and /sys reads) or by socket()/pipe()/dup() are
-// never counted, so MPI's sockets, the terminal and the runtime's own files stay out.
+// never counted, so MPI's sockets, the terminal and the runtime's own files stay out. A duplicate
+// (dup, dup2, dup3) of a tracked descriptor is tracked: `dd` reads its input through dup2'd fd 0.
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -78,6 +79,8 @@ using openat_fn = int (*)(int, const char*, int, ...);
 using open2_fn = int (*)(const char*, int);
 using creat_fn = int (*)(const char*, mode_t);
 using fd_fn = int (*)(int);
+using dup2_fn = int (*)(int, int);
+using dup3_fn = int (*)(int, int, int);
 using read_fn = ssize_t (*)(int, void*, size_t);
 using read_chk_fn = ssize_t (*)(int, void*, size_t, size_t);
 using write_fn = ssize_t (*)(int, const void*, size_t);
@@ -95,6 +98,18 @@ using lseek64_fn = off64_t (*)(int, off64_t, int);
   static std::atomic<type> slot{nullptr};            \
   const type real = real_or_enosys(slot, name);      \
   if (PC_UNLIKELY(real == nullptr)) return -1
+
+// dup family: the new descriptor inherits the old one's tracking (and forgets what it was).
+template <typename F, typename... A>
+inline int traced_dup(CallId id, F real, int oldfd, A... args) {
+  if (!live(kLayerPosix)) return real(oldfd, args...);
+  const bool was_tracked = tracked(oldfd);
+  const int fd = real(oldfd, args...);
+  if (fd < 0 || fd >= kMaxFd) return fd;
+  g_tracked[fd].store(was_tracked ? 1 : 0, std::memory_order_relaxed);
+  if (was_tracked && !thread_block()->guard) count_only(id, false);
+  return fd;
+}
 
 bool posix_init(const char**) { return true; }
 
@@ -240,4 +255,19 @@ PC_EXPORT int fsync(int fd) {
 PC_EXPORT int fdatasync(int fd) {
   PC_REAL(fd_fn, "fdatasync");
   return traced_fd<int>(k_fdatasync, false, real, fd);
+}
+
+PC_EXPORT int dup(int oldfd) noexcept {
+  PC_REAL(fd_fn, "dup");
+  return traced_dup(k_dup, real, oldfd);
+}
+
+PC_EXPORT int dup2(int oldfd, int newfd) noexcept {
+  PC_REAL(dup2_fn, "dup2");
+  return traced_dup(k_dup2, real, oldfd, newfd);
+}
+
+PC_EXPORT int dup3(int oldfd, int newfd, int flags) noexcept {
+  PC_REAL(dup3_fn, "dup3");
+  return traced_dup(k_dup3, real, oldfd, newfd, flags);
 }
