@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a throwaway Slurm cluster on this host (munged, slurmctld, N slurmd, optional MariaDB + slurmdbd), all state in one run dir.
 set -euo pipefail
+umask 022
 
 usage() {
   cat <<'EOF'
@@ -18,6 +19,7 @@ Commands:
                 behind by its slurmstepds; idempotent
   status        show daemons, ports and sinfo; exit 0 all up, 1 partly up, 3 down
   env           print `export SLURM_CONF=...` lines (eval "$(scripts/cluster.sh env)")
+  pids          list the live processes of the run dir (daemons, slurmstepds, job tasks)
   restart-ctld  stop slurmctld (TERM, or SIGKILL with --kill) and start it again
   help          this text
 
@@ -513,6 +515,12 @@ cmd_up() {
     wait_ready
     return 0
   fi
+  local d=$RUN
+  while [ "$d" != / ]; do  # munged refuses a socket below a directory others cannot search
+    d=$(dirname "$d")
+    [ -d "$d" ] || continue
+    [ "$(( $(stat -c '0%a' "$d") & 1 ))" = 1 ] || die "munged needs every directory above its socket searchable by all: chmod o+x $d (or use another --run-dir)"
+  done
   UP_STARTED=1  # from here on, a failure stops what was started (see the EXIT trap)
   if [ "$opt_keep_state" = 0 ] && [ -d "$RUN" ]; then
     rm -rf "${RUN:?}"/{state,spool,tmp}
@@ -640,5 +648,6 @@ case "$cmd" in
   status) cmd_status ;;
   env) cmd_env ;;
   restart-ctld) cmd_restart_ctld ;;
+  pids) run_pids ;;
   *) die "unknown command '$cmd' (see scripts/cluster.sh --help)" ;;
 esac
