@@ -230,9 +230,10 @@ std::string describe_quote(const Quote& q) {
   return units + " x " + format_duration(q.seconds) + " on " + q.site + "/" + q.partition;
 }
 
-SubmitResult check_submission(const Config& cfg, Ledger& ledger, const SubmitCheck& req) {
-  SubmitResult res;
-  const std::string& user = req.user;
+// Finds the account (given or default), checks it exists and that the user is a member.
+// false: res.verdict and res.message say why.
+static bool resolve_account(Ledger& ledger, const std::string& user, const std::string& requested,
+                            SubmitResult& res) {
   auto accounts_hint = [&]() {
     std::vector<std::string> mine = ledger.accounts_of(user);
     if (mine.empty())
@@ -242,14 +243,14 @@ SubmitResult check_submission(const Config& cfg, Ledger& ledger, const SubmitChe
     return "submit with --account=ACCOUNT, one of yours: " + list;
   };
 
-  std::string account = req.account;
+  std::string account = requested;
   if (account.empty()) {
     std::optional<std::string> def = ledger.default_account(user);
     if (!def) {
       res.verdict = Verdict::no_account;
       res.message = "paracloud: the job names no account (--account) and user " + user +
                     " has no default account - " + accounts_hint();
-      return res;
+      return false;
     }
     account = *def;
     res.account_defaulted = true;
@@ -259,14 +260,41 @@ SubmitResult check_submission(const Config& cfg, Ledger& ledger, const SubmitChe
   if (!ledger.find_account(account)) {
     res.verdict = Verdict::unknown_account;
     res.message = "paracloud: account '" + account + "' does not exist - " + accounts_hint();
-    return res;
+    return false;
   }
   if (!ledger.is_member(user, account)) {
     res.verdict = Verdict::not_member;
     res.message = "paracloud: user " + user + " is not a member of account " + account + " - " + accounts_hint() +
                   ", or ask the account's manager to add you";
-    return res;
+    return false;
   }
+  return true;
+}
+
+const std::string* MembershipCache::find(const std::string& user, const std::string& requested,
+                                         std::int64_t now_ns, bool* defaulted) const {
+  auto it = entries_.find(user + '\n' + requested);
+  if (it == entries_.end() || now_ns >= it->second.expires_ns) return nullptr;
+  *defaulted = it->second.defaulted;
+  return &it->second.account;
+}
+
+void MembershipCache::put(const std::string& user, const std::string& requested, const std::string& account,
+                          bool defaulted, std::int64_t now_ns) {
+  if (entries_.size() >= 100000) entries_.clear();  // bounded: a flood of distinct users restarts it
+  entries_[user + '\n' + requested] = Entry{account, defaulted, now_ns + ttl_ns_};
+}
+
+SubmitResult check_submission(const Config& cfg, Ledger& ledger, const SubmitCheck& req, MembershipCache* cache,
+                              std::int64_t now_ns) {
+  SubmitResult res;
+  if (const std::string* known = cache ? cache->find(req.user, req.account, now_ns, &res.account_defaulted) : nullptr)
+    res.account = *known;
+  else if (!resolve_account(ledger, req.user, req.account, res))
+    return res;
+  else if (cache)
+    cache->put(req.user, req.account, res.account, res.account_defaulted, now_ns);
+  const std::string& account = res.account;
 
   try {
     res.quote = price_job(cfg, req.resources);
@@ -289,7 +317,15 @@ SubmitResult check_submission(const Config& cfg, Ledger& ledger, const SubmitChe
     return res;
   }
 
-  res.available = ledger.balance(account).available();
+  try {
+    res.available = ledger.balance(account).available();
+  } catch (const Error& e) {  // removed since the cache remembered it
+    if (e.code() != Errc::not_found) throw;
+    if (cache) cache->clear();
+    res.verdict = Verdict::unknown_account;
+    res.message = "paracloud: account '" + account + "' does not exist - submit with --account=ACCOUNT";
+    return res;
+  }
   if (res.quote.total > res.available) {
     res.verdict = Verdict::insufficient_funds;
     std::string fix = "deposit funds or shorten --time";

@@ -115,8 +115,35 @@ struct SubmitResult {
   std::string message;        // for the user, starting "paracloud: " and naming the fix (empty when ok)
 };
 
+// Remembers, for a short time, which account a (user, --account) pair resolved to after the
+// account was found to exist and the user to be a member: membership changes are rare operator
+// actions, so a submit burst then costs one ledger query (the balance) per job instead of four.
+// Only successes are remembered (a user just added to an account can submit at once); removing
+// a member takes effect after at most ttl. Not thread-safe: the caller serialises.
+class MembershipCache {
+ public:
+  explicit MembershipCache(std::int64_t ttl_ns = 1000000000) : ttl_ns_(ttl_ns) {}
+  // The account for (user, requested) if remembered and younger than ttl at now_ns; else nullptr.
+  const std::string* find(const std::string& user, const std::string& requested, std::int64_t now_ns,
+                          bool* defaulted) const;
+  void put(const std::string& user, const std::string& requested, const std::string& account, bool defaulted,
+           std::int64_t now_ns);
+  void clear() { entries_.clear(); }
+
+ private:
+  struct Entry {
+    std::string account;
+    bool defaulted = false;
+    std::int64_t expires_ns = 0;
+  };
+  std::int64_t ttl_ns_;
+  std::map<std::string, Entry> entries_;  // key: user '\n' requested account
+};
+
 // Resolves the account, checks membership, prices the worst case and compares it with the
 // account's available funds. Only reads the ledger. Storage/config failures propagate as Error.
-SubmitResult check_submission(const Config& cfg, Ledger& ledger, const SubmitCheck& req);
+// With a cache (and the caller's monotonic now_ns) a remembered membership skips three queries.
+SubmitResult check_submission(const Config& cfg, Ledger& ledger, const SubmitCheck& req,
+                              MembershipCache* cache = nullptr, std::int64_t now_ns = 0);
 
 }  // namespace paracloud

@@ -420,3 +420,28 @@ Test(check_submission, holds_reduce_what_is_available) {
   cr_assert(r.verdict == Verdict::insufficient_funds);
   assert_contains(r.message, "account proj1 has 1.00 CNY available");
 }
+
+Test(check_submission, membership_cache_remembers_successes_only) {
+  Bank b;
+  MembershipCache cache(1000);  // ttl 1000 ns
+  SubmitCheck c = b.job("carol", "", "batch", 1, kHour);
+  SubmitResult r = check_submission(b.cfg, *b.ledger, c, &cache, 0);
+  cr_assert(r.verdict == Verdict::no_account);
+  b.ledger->add_user("carol", "proj1", true);  // a failure is not remembered: carol may submit at once
+  r = check_submission(b.cfg, *b.ledger, c, &cache, 1);
+  cr_assert(r.verdict == Verdict::ok, "%s", r.message.c_str());
+  assert_str(r.account, "proj1");
+  cr_assert(r.account_defaulted);
+
+  // A remembered pair skips the ledger's membership queries until it expires.
+  cache.put("dave", "proj2", "proj2", false, 0);
+  SubmitCheck d = b.job("dave", "proj2", "batch", 1, kHour);
+  r = check_submission(b.cfg, *b.ledger, d, &cache, 999);
+  cr_assert(r.verdict == Verdict::ok, "cached membership: %s", r.message.c_str());
+  r = check_submission(b.cfg, *b.ledger, d, &cache, 1000);
+  cr_assert(r.verdict == Verdict::not_member, "expired entry: the ledger says no");
+
+  cache.put("dave", "gone", "gone", false, 0);  // an account that no longer exists
+  r = check_submission(b.cfg, *b.ledger, b.job("dave", "gone", "batch", 1, kHour), &cache, 1);
+  cr_assert(r.verdict == Verdict::unknown_account);
+}

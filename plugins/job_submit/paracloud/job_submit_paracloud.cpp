@@ -18,6 +18,8 @@
 //     would give away compute, and one that rejected every job would be worse to debug.
 //   - ONE read-only SQLite ledger handle stays open (reopened when LedgerPath changes); while it
 //     cannot be opened, jobs are rejected with the path and the fix (prepaid: fail closed).
+//     A (user, account) pair found valid is remembered for 1 s (MembershipCache), so a burst
+//     costs one query per job: the balance, which is always read fresh.
 //   - Partition facts (DefaultTime, MaxTime, node size, default memory) come from a background
 //     thread that calls slurm_load_partitions()/slurm_load_node() once a second from init until
 //     the first success (the controller answers RPCs only after init), then every 60 s
@@ -141,12 +143,17 @@ struct PartitionTable {
   std::string default_name;
 };
 
-std::mutex g_parts_mu;
-std::shared_ptr<const PartitionTable> g_parts;  // null until the first successful load
-std::mutex g_thread_mu;
-std::condition_variable g_thread_cv;
-bool g_stop = false;
-std::thread g_thread;
+// Shared with the background thread. Allocated by init and freed by fini only: slurmctld 22.05
+// exits without calling fini, and a static std::thread still joinable at exit would abort it.
+struct Shared {
+  std::mutex parts_mu;
+  std::shared_ptr<const PartitionTable> parts;  // null until the first successful load
+  std::mutex thread_mu;
+  std::condition_variable thread_cv;
+  bool stop = false;
+  std::thread thread;
+};
+Shared* g_shared = nullptr;
 
 std::int64_t minutes_or_zero(uint32_t v) { return (v == NO_VAL || v == INFINITE) ? 0 : v; }
 
@@ -203,7 +210,8 @@ bool load_partitions() {
   slurm_free_partition_info_msg(pmsg);
   if (nmsg) slurm_free_node_info_msg(nmsg);
 
-  std::lock_guard<std::mutex> lk(g_parts_mu);
+  std::lock_guard<std::mutex> lk(g_shared->parts_mu);
+  const std::shared_ptr<const PartitionTable>& g_parts = g_shared->parts;
   bool first = !g_parts;
   bool changed = first || g_parts->by_name.size() != table->by_name.size() ||
                  g_parts->default_name != table->default_name;
@@ -217,7 +225,7 @@ bool load_partitions() {
       }
     }
   }
-  g_parts = table;
+  g_shared->parts = table;
   if (changed)
     slurm_info("%s: partition facts loaded: %zu partitions, default %s", plugin_type, table->by_name.size(),
                table->default_name.empty() ? "(none)" : table->default_name.c_str());
@@ -225,10 +233,11 @@ bool load_partitions() {
 }
 
 void partition_thread() {
-  std::unique_lock<std::mutex> lk(g_thread_mu);
+  Shared& sh = *g_shared;
+  std::unique_lock<std::mutex> lk(sh.thread_mu);
   auto delay = std::chrono::seconds(1);  // the controller is not listening yet during init
-  while (!g_stop) {
-    if (g_thread_cv.wait_for(lk, delay, [] { return g_stop; })) break;
+  while (!sh.stop) {
+    if (sh.thread_cv.wait_for(lk, delay, [&sh] { return sh.stop; })) break;
     lk.unlock();
     bool ok = false;
     try {
@@ -242,8 +251,8 @@ void partition_thread() {
 }
 
 std::shared_ptr<const PartitionTable> partitions() {
-  std::lock_guard<std::mutex> lk(g_parts_mu);
-  return g_parts;
+  std::lock_guard<std::mutex> lk(g_shared->parts_mu);
+  return g_shared->parts;
 }
 
 // ------------------------------------------------------------------ configuration and ledger
@@ -259,6 +268,7 @@ struct State {
   std::string ledger_error;
   std::int64_t ledger_retry_ns = 0;
   std::unordered_map<uint32_t, std::string> users;
+  paracloud::MembershipCache members;  // 1 s: see MembershipCache
 };
 State* g_state = nullptr;
 
@@ -290,6 +300,7 @@ void maybe_reload(State& st, std::int64_t now) {
     st.conf_stat = sb;
     if (cfg->ledger_path != st.ledger_path) st.ledger.reset();
     st.users.clear();
+    st.members.clear();
     slurm_info("%s: reloaded %s", plugin_type, st.conf_path.c_str());
   } catch (const std::exception& e) {
     st.failed_stat = sb;
@@ -473,7 +484,7 @@ int check_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, std::int6
     }
     wc.resources.site = site;
     paracloud::SubmitCheck check{user, str(jd->account), wc.resources, wc.time_source};
-    paracloud::SubmitResult res = paracloud::check_submission(*cfg, *led, check);
+    paracloud::SubmitResult res = paracloud::check_submission(*cfg, *led, check, &st.members, now);
     if (res.verdict != paracloud::Verdict::ok) return reject(err_msg, slurm_code(res.verdict), uid, res.message);
     if (!have_best || res.quote.total > best.quote.total) best = std::move(res);
     have_best = true;
@@ -517,11 +528,8 @@ extern "C" int init(void) {
     g_state = st;
     if (const char* t = getenv("PARACLOUD_JOB_SUBMIT_TIMING"); t && *t)
       g_timing.log_every = std::strtoull(t, nullptr, 10);
-    {
-      std::lock_guard<std::mutex> lk(g_thread_mu);
-      g_stop = false;
-    }
-    g_thread = std::thread(partition_thread);
+    g_shared = new Shared;
+    g_shared->thread = std::thread(partition_thread);
     slurm_info("%s: loaded %s (site %s, ledger %s)", plugin_type, st->conf_path.c_str(),
                site_name(*st->cfg).c_str(), st->cfg->ledger_path.c_str());
     return SLURM_SUCCESS;
@@ -532,19 +540,19 @@ extern "C" int init(void) {
 }
 
 extern "C" int fini(void) {
-  {
-    std::lock_guard<std::mutex> lk(g_thread_mu);
-    g_stop = true;
+  if (g_shared) {
+    {
+      std::lock_guard<std::mutex> lk(g_shared->thread_mu);
+      g_shared->stop = true;
+    }
+    g_shared->thread_cv.notify_all();
+    if (g_shared->thread.joinable()) g_shared->thread.join();
+    delete g_shared;
+    g_shared = nullptr;
   }
-  g_thread_cv.notify_all();
-  if (g_thread.joinable()) g_thread.join();
   log_latency();
   delete g_state;
   g_state = nullptr;
-  {
-    std::lock_guard<std::mutex> lk(g_parts_mu);
-    g_parts.reset();
-  }
   return SLURM_SUCCESS;
 }
 
