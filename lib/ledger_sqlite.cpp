@@ -30,7 +30,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <chrono>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "error.hpp"
@@ -434,8 +436,24 @@ void SqliteLedger::open() {
       if (q.step()) mode = q.text(0);
     }
     if (mode != "wal") {
-      Query q = query("PRAGMA journal_mode = WAL");
-      if (q.step()) mode = q.text(0);
+      // Changing the journal mode needs an exclusive lock, and SQLite reports SQLITE_BUSY here
+      // without calling the busy handler (e.g. several processes opening a new ledger at once):
+      // retry for up to busy_timeout_ms.
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.busy_timeout_ms);
+      for (;;) {
+        sqlite3_stmt* raw = nullptr;
+        int rc = sqlite3_prepare_v2(db_.get(), "PRAGMA journal_mode = WAL", -1, &raw, nullptr);
+        StmtHandle st(raw);
+        if (rc == SQLITE_OK) rc = sqlite3_step(raw);
+        if (rc == SQLITE_ROW) {
+          const unsigned char* t = sqlite3_column_text(raw, 0);
+          mode = t ? reinterpret_cast<const char*>(t) : "";
+          break;
+        }
+        if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline)
+          throw_sqlite(db_.get(), rc, path_, "switching to WAL mode");
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
       if (mode != "wal")
         throw Error(Errc::storage, "ledger " + path_ + ": cannot switch to WAL mode (got '" + mode + "')",
                     "the ledger must be on a local file system that supports shared memory (not NFS)");

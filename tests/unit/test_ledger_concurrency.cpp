@@ -244,3 +244,47 @@ Test(ledger_concurrency, eight_writers_lose_and_double_nothing, .timeout = 600) 
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }
+
+// Several processes opening (creating, switching to WAL, migrating) a new ledger at the same
+// moment must all succeed: SQLite answers the WAL switch with SQLITE_BUSY without waiting.
+Test(ledger_concurrency, simultaneous_first_opens) {
+  char tmpl[] = "/tmp/test_ledger_open.XXXXXX";
+  cr_assert_not_null(mkdtemp(tmpl));
+  const std::string dir = tmpl;
+  for (int round = 0; round < 60; ++round) {
+    const std::string path = dir + "/ledger" + std::to_string(round) + ".db";
+    int go[2];
+    cr_assert_eq(pipe(go), 0);
+    std::vector<pid_t> pids;
+    for (int c = 0; c < kChildren; ++c) {
+      pid_t pid = fork();
+      cr_assert_neq(pid, -1);
+      if (pid == 0) {
+        close(go[1]);
+        char ch;
+        if (read(go[0], &ch, 1) < 0) _exit(3);
+        try {
+          auto l = open_sqlite_ledger(path);
+          Account a;
+          a.name = "a" + std::to_string(c);
+          l->add_account(a);
+        } catch (const Error& e) {
+          std::fprintf(stderr, "round %d opener %d: %s\n", round, c, e.what());
+          _exit(1);
+        }
+        _exit(0);
+      }
+      pids.push_back(pid);
+    }
+    close(go[0]);
+    close(go[1]);  // start them all at once
+    for (pid_t pid : pids) {
+      int status = 0;
+      cr_assert_eq(waitpid(pid, &status, 0), pid);
+      cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "round %d: an opener failed", round);
+    }
+    cr_expect_eq(open_sqlite_ledger(path)->list_accounts().size(), static_cast<std::size_t>(kChildren));
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
