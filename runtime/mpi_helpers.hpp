@@ -43,7 +43,7 @@ void missing_fortran(const char* symbol, MPI_Fint* ierr);  // logs once, sets *i
 
 // ---- sizes, cached per thread (see HandleCache)
 uint64_t tsize_slow(MPI_Datatype t, HandleCache& c, uint32_t epoch);
-inline uint64_t tsize(MPI_Datatype t) {
+PC_HOT uint64_t tsize(MPI_Datatype t) {
   const uintptr_t key = reinterpret_cast<uintptr_t>(t);
   HandleCache& c = cache_slot(thread_block()->type_cache, key);
   const uint32_t epoch = g_handle_epoch.load(std::memory_order_relaxed);
@@ -52,7 +52,7 @@ inline uint64_t tsize(MPI_Datatype t) {
 }
 
 HandleCache& comm_entry_slow(MPI_Comm comm, HandleCache& c, uint32_t epoch);
-inline HandleCache& comm_entry(MPI_Comm comm) {
+PC_HOT HandleCache& comm_entry(MPI_Comm comm) {
   const uintptr_t key = reinterpret_cast<uintptr_t>(comm);
   HandleCache& c = cache_slot(thread_block()->comm_cache, key);
   const uint32_t epoch = g_handle_epoch.load(std::memory_order_relaxed);
@@ -60,9 +60,9 @@ inline HandleCache& comm_entry(MPI_Comm comm) {
   return comm_entry_slow(comm, c, epoch);
 }
 // Size of the communicator's (local) group; 0 when unknown.
-inline int comm_size(MPI_Comm comm) { return comm_entry(comm).a; }
+PC_HOT int comm_size(MPI_Comm comm) { return comm_entry(comm).a; }
 // Number of peers a v-collective's count arrays cover: the remote group of an intercommunicator.
-inline int peers(MPI_Comm comm) { return comm_entry(comm).b; }
+PC_HOT int peers(MPI_Comm comm) { return comm_entry(comm).b; }
 int crank(MPI_Comm comm);  // this rank in comm (uncached: only in-place v-collectives need it)
 
 inline uint64_t sumcounts(const int* counts, int n) {
@@ -70,14 +70,14 @@ inline uint64_t sumcounts(const int* counts, int n) {
   for (int i = 0; i < n; i++) s += counts[i] > 0 ? static_cast<uint64_t>(counts[i]) : 0;
   return s;
 }
-inline bool inplace(const void* buf) { return buf == MPI_IN_PLACE; }
+PC_HOT bool inplace(const void* buf) { return buf == MPI_IN_PLACE; }
 
 // ---- Fortran
 MPI_Datatype type_f2c(MPI_Fint f);
 MPI_Comm comm_f2c(MPI_Fint f);
 // A Fortran buffer address with Open MPI's sentinels (MPI_IN_PLACE, MPI_BOTTOM common blocks)
 // turned into the C values; other addresses unchanged.
-inline const void* f2c_buffer(const void* p) {
+PC_HOT const void* f2c_buffer(const void* p) {
   for (const void* s : g_mpi.f_in_place)
     if (s != nullptr && p == s) return MPI_IN_PLACE;
   for (const void* s : g_mpi.f_bottom)

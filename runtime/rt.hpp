@@ -14,6 +14,9 @@
 #define PC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define PC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define PC_EXPORT extern "C" __attribute__((visibility("default")))
+// The per-call path is a few dozen instructions; left to itself GCC outlines it (one call site per
+// wrapper), which costs more than the work. Forced inline, the call id folds to a constant.
+#define PC_HOT inline __attribute__((always_inline))
 
 namespace pc {
 
@@ -29,7 +32,7 @@ struct Counter {
 // Message-size histogram: bin 0 holds 0-byte calls, bin k (1..kHistBins-2) holds
 // [2^(k-1), 2^k), the last bin everything from 2^(kHistBins-2) up.
 constexpr int kHistBins = 32;
-inline int size_bin(uint64_t bytes) {
+PC_HOT int size_bin(uint64_t bytes) {
   if (bytes == 0) return 0;
   int b = 64 - __builtin_clzll(bytes);
   return b < kHistBins - 1 ? b : kHistBins - 1;
@@ -37,7 +40,7 @@ inline int size_bin(uint64_t bytes) {
 // Communicator-size classes: class 0 = no communicator, class c >= 1 holds sizes in
 // (2^(c-2), 2^(c-1)], i.e. 1, 2, 3-4, 5-8, ...; the last class is open-ended.
 constexpr int kCommClasses = 24;
-inline int comm_class(int size) {
+PC_HOT int comm_class(int size) {
   if (size <= 0) return 0;
   int c = size == 1 ? 1 : 2 + (31 - __builtin_clz(static_cast<unsigned>(size - 1)));
   return c < kCommClasses ? c : kCommClasses - 1;
@@ -51,7 +54,7 @@ struct CallStats {
   Counter timed;          // calls whose duration was measured
   Counter raw_ticks;      // sum of measured durations
   Counter est_ticks;      // estimated total duration (each measured call weighted 1/p)
-  std::atomic<uint8_t> always_timed{0};  // set once the mean passes kAlwaysTimeTicks
+  std::atomic<uint8_t> sampled{0};  // 0: time every call; 1: time 1 in kSampleEvery (cheap call)
   Counter hist[kHistBins];
   Counter comm_count[kCommClasses];
   Counter comm_bytes[kCommClasses];
@@ -70,7 +73,7 @@ struct HandleCache {
 constexpr int kHandleCacheSlots = 16;
 extern std::atomic<uint32_t> g_handle_epoch;
 inline void invalidate_handle_caches() { g_handle_epoch.fetch_add(1, std::memory_order_relaxed); }
-inline HandleCache& cache_slot(HandleCache* table, uintptr_t key) {
+PC_HOT HandleCache& cache_slot(HandleCache* table, uintptr_t key) {
   return table[(key * 0x9E3779B97F4A7C15ull) >> 60];
 }
 
@@ -88,7 +91,7 @@ struct ThreadBlock {
 
 extern __thread ThreadBlock* t_block __attribute__((tls_model("initial-exec")));
 ThreadBlock* thread_block_slow();  // allocates and links this thread's block (cold)
-inline ThreadBlock* thread_block() {
+PC_HOT ThreadBlock* thread_block() {
   ThreadBlock* b = t_block;
   return PC_LIKELY(b != nullptr) ? b : thread_block_slow();
 }
@@ -97,13 +100,13 @@ ThreadBlock* thread_blocks();  // head of the list of all threads' blocks
 // ------------------------------------------------------------------ layers
 // live[layer]: record calls of this layer now (mode != off, module enabled, session open).
 extern std::atomic<bool> g_live[kLayerCount];
-inline bool live(Layer l) { return g_live[l].load(std::memory_order_relaxed); }
+PC_HOT bool live(Layer l) { return g_live[l].load(std::memory_order_relaxed); }
 
 // ------------------------------------------------------------------ timer
 // rdtsc on x86 with an invariant TSC (converted to ns once, at the end, from the same interval
 // measured with CLOCK_MONOTONIC), else CLOCK_MONOTONIC in ns.
 extern bool g_use_tsc;
-inline uint64_t now_ticks() {
+PC_HOT uint64_t now_ticks() {
 #if defined(__x86_64__) || defined(__i386__)
   if (PC_LIKELY(g_use_tsc)) return __rdtsc();
 #endif
@@ -114,9 +117,9 @@ inline uint64_t now_ticks() {
 double ns_per_tick();     // calibrated lazily (first call after activation + 20 ms, or now)
 uint64_t mono_ns();
 
-// The timer costs ~20 ns per read on some CPUs, more than a cheap MPI call. So a call is timed
-// with probability 1/kSampleEvery while its measured mean stays under kAlwaysTimeTicks; once it
-// passes, every call of that kind is timed. Estimated totals weight each measured call by 1/p.
+// The timer costs ~20 ns per read on some CPUs, more than a cheap MPI call. So a call kind is
+// timed with probability 1/kSampleEvery while its measured mean stays under kAlwaysTimeTicks, and
+// every call is timed otherwise. Estimated totals weight each measured call by 1/p (unbiased).
 // The first kWarmupCalls calls of each kind are always timed, so rare expensive calls (MPI_Init,
 // MPI_File_open) are measured exactly.
 constexpr uint32_t kSampleEvery = 16;
@@ -131,11 +134,11 @@ struct Probe {
   CallId id;
 };
 
-inline Probe probe_begin(CallId id) {
+PC_HOT Probe probe_begin(CallId id) {
   ThreadBlock* b = thread_block();
   Probe p{b, 0, 0, id};
   CallStats& s = b->calls[id];
-  if (s.always_timed.load(std::memory_order_relaxed) || s.timed.get() < kWarmupCalls) {
+  if (!s.sampled.load(std::memory_order_relaxed)) {
     p.weight = 1;
   } else {
     uint32_t x = b->rng;
@@ -150,10 +153,10 @@ inline Probe probe_begin(CallId id) {
 }
 
 // The end time of a probe, read right after the call returns (before bytes are counted).
-inline uint64_t probe_clock(const Probe& p) { return p.weight ? now_ticks() : 0; }
+PC_HOT uint64_t probe_clock(const Probe& p) { return p.weight ? now_ticks() : 0; }
 
 // Ends a probe: the call's duration (if timed), its outcome, payload bytes and communicator size.
-inline void probe_end(const Probe& p, uint64_t t1, bool ok, uint64_t bytes, int comm_size, bool fortran) {
+PC_HOT void probe_end(const Probe& p, uint64_t t1, bool ok, uint64_t bytes, int comm_size, bool fortran) {
   const uint64_t dt = p.weight ? t1 - p.t0 : 0;
   ThreadBlock* b = p.b;
   CallStats& s = b->calls[p.id];
@@ -165,10 +168,10 @@ inline void probe_end(const Probe& p, uint64_t t1, bool ok, uint64_t bytes, int 
     s.raw_ticks.add(dt);
     s.est_ticks.add(dt * p.weight);
     if (b->depth == 0) b->outer_ticks[layer].add(dt * p.weight);
+    // Sample only a call kind that is cheap on average after its warm-up calls.
     const uint64_t timed = s.timed.get();
-    if (timed >= kWarmupCalls && !s.always_timed.load(std::memory_order_relaxed) &&
-        s.raw_ticks.get() > kAlwaysTimeTicks * timed)
-      s.always_timed.store(1, std::memory_order_relaxed);
+    s.sampled.store(timed >= kWarmupCalls && s.raw_ticks.get() <= kAlwaysTimeTicks * timed,
+                    std::memory_order_relaxed);
   }
   if (!ok) {
     s.errors.add(1);
