@@ -3,38 +3,21 @@
 # Run as root from scripts/run-tests.sh (PARACLOUD_BUILD = build tree, top_srcdir = source tree), or by hand:
 #   PARACLOUD_BUILD=/path/to/build bash tests/integration/test_job_submit.sh
 set -u
-root=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${PARACLOUD_BUILD:-$root/build}
-skip() { echo "SKIP: $*"; exit 77; }
-
-[ "$(id -u)" -eq 0 ] || skip "needs root (scripts/cluster.sh runs the Slurm daemons as root)"
-for c in slurmctld slurmd munged sbatch scontrol squeue python3; do
-  command -v "$c" >/dev/null || skip "$c not installed (scripts/install-deps.sh)"
-done
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_require slurm
+command -v python3 >/dev/null || it_skip "python3 not installed"
+build=${PARACLOUD_BUILD:-$IT_ROOT/build}
 plugin_dir=$build/plugins/job_submit/paracloud/.libs
-[ -f "$plugin_dir/job_submit_paracloud.so" ] || skip "plugin not built: make -C $build/plugins/job_submit/paracloud"
+[ -f "$plugin_dir/job_submit_paracloud.so" ] || it_skip "plugin not built: make -C $build/plugins/job_submit/paracloud"
 PC=$build/cli/paracloud
-[ -x "$PC" ] || skip "paracloud CLI not built: make -C $build/cli"
-cluster=$root/scripts/cluster.sh
-[ -f "$cluster" ] || skip "scripts/cluster.sh missing"
+[ -x "$PC" ] || it_skip "paracloud CLI not built: make -C $build/cli"
+it_setup 240
+work=$IT_DIR
 
-work=$(mktemp -d /tmp/pc-test-job-submit.XXXXXX)
-chmod 755 "$work"  # munged needs every directory above its socket searchable
-run=$work/cluster
-cleanup() {
-  bash "$cluster" down --run-dir "$run" >/dev/null 2>&1
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fails=0 checks=0
-ok() { checks=$((checks + 1)); echo "ok   - $*"; }
-bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL - $*"; }
-expect_eq() {  # expect_eq WHAT ACTUAL EXPECTED
-  if [ "$2" = "$3" ]; then ok "$1: $2"; else bad "$1: got '$2', expected '$3'"; fi
-}
+bad() { it_bad "$@"; }
+expect_eq() { it_expect_eq "$@"; }
 expect_contains() {  # expect_contains WHAT TEXT NEEDLE
-  case "$2" in *"$3"*) ok "$1" ;; *) bad "$1: '$2' lacks '$3'" ;; esac
+  case "$2" in *"$3"*) it_ok "$1" ;; *) it_bad "$1: '$2' lacks '$3'" ;; esac
 }
 
 # ---------------------------------------------------------------- setup
@@ -55,19 +38,15 @@ pc() { "$PC" --conf "$conf" "$@"; }
   pc bank account add proj1 && pc bank account add proj2 && pc bank account add proj3 &&
     pc bank user add root -A proj1 --default && pc bank user add root -A proj3 &&
     pc bank user add nobody -A proj2 && pc bank deposit proj1 5.00 && pc bank deposit proj3 100
-} >"$work/bank.log" 2>&1 || { cat "$work/bank.log"; echo "FAIL: funding the ledger"; exit 1; }
+} >"$work/bank.log" 2>&1 || { cat "$work/bank.log"; it_fail "funding the ledger"; }
 
 # quote ARGS...: total of `paracloud price quote` in major units ("8.00").
 quote() { pc --json price quote -M pcjs "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
 available() { pc --json bank balance "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d["available"])'; }
 
-if ! bash "$cluster" up --run-dir "$run" --name pcjs --nodes 2 --cpus-per-node 4 --plugin-dir "$plugin_dir" \
-  --paracloud-conf "$conf" --set JobSubmitPlugins=paracloud --set GresTypes=gpu >"$work/up.log" 2>&1; then
-  cat "$work/up.log"
-  echo "FAIL: cluster up"
-  exit 1
-fi
-eval "$(bash "$cluster" env --run-dir "$run")"
+it_cluster_up --name pcjs --nodes 2 --cpus-per-node 4 --plugin-dir "$plugin_dir" \
+  --paracloud-conf "$conf" --set JobSubmitPlugins=paracloud --set GresTypes=gpu
+run=$IT_RUN
 ctld_log=$run/log/slurmctld.log
 expect_contains "plugin loaded" "$(grep 'job_submit/paracloud' "$ctld_log")" "job_submit/paracloud: loaded $run/etc/paracloud.conf (site pcjs"
 for _ in $(seq 1 40); do grep -q 'partition facts loaded' "$ctld_log" && break; sleep 0.25; done
@@ -152,8 +131,9 @@ expect_contains "broken file: last good config stays" "$out" "job needs up to 8.
 expect_contains "broken file logged with file:line" "$(grep 'keeping the last good configuration' "$ctld_log")" "paracloud.conf:9"
 
 # ---------------------------------------------------------------- a broken file at start: slurmctld refuses to start
-bash "$cluster" restart-ctld --run-dir "$run" --timeout 8 >"$work/restart.log" 2>&1 && bad "slurmctld started with a broken paracloud.conf"
+timeout 60 "$IT_CLUSTER" restart-ctld --run-dir "$run" --timeout 8 >"$work/restart.log" 2>&1 && bad "slurmctld started with a broken paracloud.conf"
+if grep -q 'terminate called' "$run/log/slurmctld.out" 2>/dev/null; then bad "slurmctld aborted at exit (plugin thread)"
+else it_ok "slurmctld stopped cleanly with the plugin loaded"; fi
 expect_contains "init fails on a broken file" "$(grep 'job_submit/paracloud: cannot start' "$ctld_log")" "paracloud.conf:9"
 
-echo "$checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+it_finish
