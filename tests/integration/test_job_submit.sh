@@ -132,8 +132,6 @@ expect_contains "broken file logged with file:line" "$(grep 'keeping the last go
 
 # ---------------------------------------------------------------- a broken file at start: slurmctld refuses to start
 timeout 60 "$IT_CLUSTER" restart-ctld --run-dir "$run" --timeout 8 >"$work/restart.log" 2>&1 && bad "slurmctld started with a broken paracloud.conf"
-if grep -q 'terminate called' "$run/log/slurmctld.out" 2>/dev/null; then bad "slurmctld aborted at exit (plugin thread)"
-else it_ok "slurmctld stopped cleanly with the plugin loaded"; fi
 expect_contains "init fails on a broken file" "$(grep 'job_submit/paracloud: cannot start' "$ctld_log")" "paracloud.conf:9"
 
 it_finish
