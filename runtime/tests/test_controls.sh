@@ -65,6 +65,11 @@ PARACLOUD_PROFILE="$work/exact.json" run_case exact
 PARACLOUD_DUMP_CONFIG=1 run_case dump
 n=$(grep -c "^paracloud:   PARACLOUD_TUNE=profile  (default" "$work/dump.out.err")
 [ "$n" -eq 1 ] && ok "DUMP_CONFIG: settings printed once (rank 0)" || { fail "DUMP_CONFIG printed $n times:"; cat "$work/dump.out.err"; }
+documented=0
+for v in $(sed -n 's/^paracloud:   \(PARACLOUD_[A-Z_]*\)=.*/\1/p' "$work/dump.out.err"); do
+  if grep -q "^| \`$v\`" "$PC_SRCDIR/README.md"; then documented=$((documented + 1)); else fail "README.md does not document $v"; fi
+done
+[ "$documented" -ge 9 ] && ok "README.md documents all $documented controls" || fail "only $documented controls documented"
 
 # Under Slurm the name carries the job and step ids (set for the ranks only: mpirun stays local).
 mkdir -p "$work/slurm"
