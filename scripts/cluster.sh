@@ -26,12 +26,16 @@ Commands:
 Options (all commands):
   --run-dir DIR        run directory (default: $PARACLOUD_CLUSTER_DIR, else $PWD/run/cluster-NAME)
   --name NAME          ClusterName, lowercase (default: paracloud)
-Options of `up` (remembered in RUN/cluster.env for later commands):
+Options of `up` (saved in RUN/cluster.env for the other commands; a later `up` of a stopped run
+dir takes its own options, not the saved ones):
   --nodes N            number of slurmd nodes node1..nodeN (default 2, at most 50)
   --cpus-per-node C    CPUs per node as configured (default 4; need not match the host)
   --port-base P        first of the run dir's 64 TCP ports (default: a free block from 17817 on,
                        step 64, picked per run dir); ctld P, slurmdbd P+1, MariaDB P+2, nodes P+10..
   --dbd                also start MariaDB and slurmdbd and register the cluster (sacct works)
+  --dbd-of RUN2        use the munged and slurmdbd of run dir RUN2 (started with --dbd) instead of
+                       starting its own: several controllers, one accounting database (the
+                       basis of a federation: sacctmgr add federation ... once all are up)
   --plugin-dir DIRS    colon list of extra plugin dirs, appended to the distro's PluginDir
   --paracloud-conf F   paracloud.conf for the plugins: linked as RUN/etc/paracloud.conf (beside
                        slurm.conf) and exported as PARACLOUD_CONF to daemons and by `env`
@@ -41,8 +45,8 @@ Options of `up` (remembered in RUN/cluster.env for later commands):
   --plugstack F        use F as plugstack.conf (default: an empty one in RUN/etc)
   --timeout S          readiness timeout in seconds (default 60)
   --keep-state         restart a stopped run dir with its saved jobs and node states (default:
-                       RUN/state, spool and tmp are emptied, since `down` killed the jobs' processes;
-                       logs, munge key and the accounting database are kept)
+                       RUN/state, spool and tmp are emptied, since `down` killed the jobs' processes,
+                       and RUN/log moves to RUN/log.prev; munge key and accounting database are kept)
 Options of `restart-ctld`:
   --kill               stop the controller with SIGKILL instead of SIGTERM
 
@@ -68,7 +72,7 @@ cmd=${1:-help}
 [ $# -gt 0 ] && shift
 RUN=${PARACLOUD_CLUSTER_DIR:-}
 opt_name= opt_nodes= opt_cpus= opt_port= opt_dbd= opt_plugin_dir= opt_pconf= opt_plugstack=
-opt_timeout=60 opt_kill=0 opt_keep_state=0
+opt_timeout=60 opt_kill=0 opt_keep_state=0 opt_dbd_of=
 extra_confs=() set_lines=()
 need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die "option $1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
@@ -79,6 +83,7 @@ while [ $# -gt 0 ]; do
     --cpus-per-node) need_arg "$@"; opt_cpus=$2; shift 2 ;;
     --port-base) need_arg "$@"; opt_port=$2; shift 2 ;;
     --dbd) opt_dbd=1; shift ;;
+    --dbd-of) need_arg "$@"; opt_dbd_of=$2; shift 2 ;;
     --plugin-dir) need_arg "$@"; opt_plugin_dir=$2; shift 2 ;;
     --paracloud-conf) need_arg "$@"; opt_pconf=$2; shift 2 ;;
     --extra-conf) need_arg "$@"; extra_confs+=("$2"); shift 2 ;;
@@ -97,7 +102,7 @@ is_uint() { case "$1" in ''|*[!0-9]*) return 1 ;; *) return 0 ;; esac; }
 
 # Loads RUN/cluster.env (written by `up`) into NAME, NODES, CPUS, PORT_BASE, DBD, ...
 load_env() {
-  NAME=paracloud NODES=2 CPUS=4 PORT_BASE= DBD=0 PLUGIN_DIRS= PCONF= PLUGSTACK=
+  NAME=paracloud NODES=2 CPUS=4 PORT_BASE= DBD=0 PLUGIN_DIRS= PCONF= PLUGSTACK= SHARED_FROM=
   if [ -f "$RUN/cluster.env" ]; then
     # shellcheck disable=SC1091
     . "$RUN/cluster.env"
@@ -116,7 +121,15 @@ set_paths() {
   DBD_PORT=$((PORT_BASE + 1))
   MYSQL_PORT=$((PORT_BASE + 2))
   HOST=$(hostname -s)
+  if [ -n "${SHARED_FROM:-}" ]; then  # munged and slurmdbd belong to another run dir
+    local other_base
+    other_base=$(sed -n 's/^PORT_BASE=//p' "$SHARED_FROM/cluster.env" 2>/dev/null)
+    MUNGE_SOCK=$SHARED_FROM/munge/sock/munge.socket.2
+    DBD_PORT=$((other_base + 1))
+  fi
 }
+# own_services: true when this run dir runs its own munged (and slurmdbd/MariaDB with --dbd).
+own_services() { [ -z "${SHARED_FROM:-}" ]; }
 node_names() { local k; for ((k = 1; k <= NODES; k++)); do echo "node$k"; done; }
 node_port() { echo $((PORT_BASE + 9 + ${1#node})); }
 
@@ -252,6 +265,7 @@ NODES=$NODES
 CPUS=$CPUS
 PORT_BASE=$PORT_BASE
 DBD=$DBD
+SHARED_FROM='$SHARED_FROM'
 PLUGIN_DIRS='$PLUGIN_DIRS'
 PCONF='$PCONF'
 PLUGSTACK='$PLUGSTACK'
@@ -436,6 +450,7 @@ start_ctld() {
   pid=$(pidfile_pid "$RUN/pid/slurmctld.pid")
   if pid_alive "$pid" slurmctld; then return 0; fi
   launch "$RUN/log/slurmctld.out" slurmctld -f "$CONF"
+  CTLD_LAUNCH_PID=$!
 }
 start_nodes() {
   local n pid
@@ -450,18 +465,23 @@ start_nodes() {
 # wait_ready: until slurmctld answers and all NODES nodes have registered and are usable
 # (idle, or mix/alloc/completing when recovered jobs still run); a fresh run dir means all idle.
 wait_ready() {
-  local deadline out n total
+  local deadline out n total dead=0
   deadline=$((SECONDS + opt_timeout))
   while :; do
+    # Fail fast when the controller is gone: its launcher has returned and no daemon runs
+    # (a client would otherwise block ~10 s per try). Allow ~1 s for the daemon's pid file.
+    if ctld_running || pid_alive "${CTLD_LAUNCH_PID:-}"; then dead=0
+    else
+      dead=$((dead + 1))
+      [ $dead -lt 4 ] || fail_log "slurmctld exited while starting" "$RUN/log/slurmctld.log" "$RUN/log/slurmctld.out"
+      sleep 0.3; continue
+    fi
     out=$(SLURM_CONF=$CONF timeout 5 sinfo -h -N -o '%N %t' 2>/dev/null | sort -u || true)
     if [ -n "$out" ]; then
       total=$(echo "$out" | awk '{print $1}' | sort -u | wc -l)
       n=$(echo "$out" | awk '$2 == "idle" || $2 == "mix" || $2 == "alloc" || $2 == "comp"' | wc -l)
       [ "$n" -eq "$NODES" ] && [ "$total" -eq "$NODES" ] && return 0
     fi
-    pid_alive "$(pidfile_pid "$RUN/pid/slurmctld.pid")" slurmctld || [ $SECONDS -lt 3 ] \
-      || { sleep 1; pid_alive "$(pidfile_pid "$RUN/pid/slurmctld.pid")" slurmctld; } \
-      || fail_log "slurmctld exited while starting" "$RUN/log/slurmctld.log" "$RUN/log/slurmctld.out"
     if [ $SECONDS -ge $deadline ]; then
       echo "cluster: sinfo says:" >&2; echo "${out:-  (no answer from slurmctld)}" >&2
       local logs=("$RUN/log/slurmctld.log")
@@ -492,29 +512,45 @@ cmd_up() {
     command -v "$b" >/dev/null || die "$b not found (run scripts/install-deps.sh)"
   done
   load_env
-  NAME=${opt_name:-$NAME}
+  if ctld_running; then
+    set_paths
+    log "$RUN is already up (cluster $NAME, slurmctld port $CTLD_PORT); use 'down' first to change its configuration"
+    if own_services; then start_munge; [ "$DBD" = 1 ] && { start_mariadb; start_slurmdbd; }; fi
+    start_nodes
+    wait_ready
+    return 0
+  fi
+  # A stopped run dir starts with this command's options; only its port block is reused.
+  NAME=${opt_name:-paracloud} NODES=${opt_nodes:-2} CPUS=${opt_cpus:-4} DBD=${opt_dbd:-0}
+  PLUGIN_DIRS= PCONF= PLUGSTACK= SHARED_FROM=
+  if [ -n "$opt_dbd_of" ]; then
+    SHARED_FROM=$(cd "$opt_dbd_of" 2>/dev/null && pwd) || die "--dbd-of $opt_dbd_of: no such run dir"
+    grep -qx 'DBD=1' "$SHARED_FROM/cluster.env" 2>/dev/null && [ -z "$(sed -n "s/^SHARED_FROM='\(..*\)'/\1/p" "$SHARED_FROM/cluster.env")" ] \
+      || die "--dbd-of $SHARED_FROM: not a run dir started with --dbd (start it first: scripts/cluster.sh up --dbd --run-dir $SHARED_FROM)"
+    pid_alive "$(pidfile_pid "$SHARED_FROM/pid/slurmdbd.pid")" slurmdbd || die "--dbd-of $SHARED_FROM: its slurmdbd is not running"
+    DBD=1
+  fi
   case "$NAME" in *[!a-z0-9_-]*|'') die "--name '$NAME': use lowercase letters, digits, - and _" ;; esac
-  NODES=${opt_nodes:-$NODES}; CPUS=${opt_cpus:-$CPUS}
   is_uint "$NODES" && [ "$NODES" -ge 1 ] && [ "$NODES" -le 50 ] || die "--nodes '$NODES' must be 1..50"
   is_uint "$CPUS" && [ "$CPUS" -ge 1 ] || die "--cpus-per-node '$CPUS' must be a positive number"
-  [ -z "$opt_dbd" ] || DBD=1
   if [ "$DBD" = 1 ]; then
     for b in slurmdbd sacctmgr mariadbd mariadb-install-db mariadb; do
       command -v "$b" >/dev/null || die "$b not found (--dbd needs slurmdbd and mariadb-server; run scripts/install-deps.sh)"
     done
   fi
-  [ -z "$opt_plugin_dir" ] || PLUGIN_DIRS=$opt_plugin_dir
+  if [ -n "$opt_plugin_dir" ]; then
+    local pd dirs=()
+    IFS=: read -ra dirs <<<"$opt_plugin_dir"
+    for pd in "${dirs[@]}"; do
+      [ -n "$pd" ] || continue
+      [ -d "$pd" ] || die "--plugin-dir: $pd is not a directory (slurmctld refuses a PluginDir entry that does not exist)"
+      PLUGIN_DIRS=${PLUGIN_DIRS:+$PLUGIN_DIRS:}$(cd "$pd" && pwd)
+    done
+  fi
   if [ -n "$opt_pconf" ]; then [ -r "$opt_pconf" ] || die "--paracloud-conf $opt_pconf: cannot read it"; PCONF=$(abspath "$opt_pconf"); fi
   if [ -n "$opt_plugstack" ]; then [ -r "$opt_plugstack" ] || die "--plugstack $opt_plugstack: cannot read it"; PLUGSTACK=$(abspath "$opt_plugstack"); fi
+  for b in "${extra_confs[@]}"; do [ -r "$b" ] || die "--extra-conf $b: cannot read it"; done
 
-  if ctld_running; then
-    set_paths
-    log "$RUN is already up (cluster $NAME, slurmctld port $CTLD_PORT); use 'down' first to change its configuration"
-    start_munge; [ "$DBD" = 1 ] && { start_mariadb; start_slurmdbd; }
-    start_nodes
-    wait_ready
-    return 0
-  fi
   local d=$RUN
   while [ "$d" != / ]; do  # munged refuses a socket below a directory others cannot search
     d=$(dirname "$d")
@@ -523,7 +559,8 @@ cmd_up() {
   done
   UP_STARTED=1  # from here on, a failure stops what was started (see the EXIT trap)
   if [ "$opt_keep_state" = 0 ] && [ -d "$RUN" ]; then
-    rm -rf "${RUN:?}"/{state,spool,tmp}
+    rm -rf "${RUN:?}"/{state,spool,tmp,log.prev}
+    [ ! -d "$RUN/log" ] || mv "$RUN/log" "$RUN/log.prev"
   fi
   mkdir -p "$RUN"/{etc,log,pid,state,spool,tmp}
   choose_ports
@@ -532,14 +569,16 @@ cmd_up() {
   write_env
   write_slurm_conf
   if [ -n "$PCONF" ]; then ln -sfn "$PCONF" "$RUN/etc/paracloud.conf"; fi
-  log "starting $NAME in $RUN: $NODES node(s) x $CPUS CPUs, ports $PORT_BASE..$(node_port "node$NODES")${DBD:+$( [ "$DBD" = 1 ] && echo ", with slurmdbd")}"
-  start_munge
-  if [ "$DBD" = 1 ]; then
-    write_dbd_conf
-    start_mariadb
-    start_slurmdbd
-    register_cluster "$NAME"
+  log "starting $NAME in $RUN: $NODES node(s) x $CPUS CPUs, ports $PORT_BASE..$(node_port "node$NODES")$( [ "$DBD" = 1 ] && echo ", with slurmdbd${SHARED_FROM:+ of $SHARED_FROM}")"
+  if own_services; then
+    start_munge
+    if [ "$DBD" = 1 ]; then
+      write_dbd_conf
+      start_mariadb
+      start_slurmdbd
+    fi
   fi
+  [ "$DBD" = 1 ] && register_cluster "$NAME"
   start_ctld
   start_nodes
   wait_ready
@@ -587,9 +626,9 @@ cmd_status() {
   set_paths
   local name pf comm pid up=0 total=0
   echo "run dir: $RUN"
-  echo "cluster: $NAME, $NODES node(s) x $CPUS CPUs, slurmctld port $CTLD_PORT$( [ "$DBD" = 1 ] && echo ", slurmdbd port $DBD_PORT, MariaDB port $MYSQL_PORT")"
+  echo "cluster: $NAME, $NODES node(s) x $CPUS CPUs, slurmctld port $CTLD_PORT$( [ "$DBD" = 1 ] && { if own_services; then echo ", slurmdbd port $DBD_PORT, MariaDB port $MYSQL_PORT"; else echo ", slurmdbd of $SHARED_FROM (port $DBD_PORT)"; fi; })"
   while read -r _ name pf comm; do
-    case "$comm" in slurmdbd|mariadbd) [ "$DBD" = 1 ] || continue ;; esac
+    case "$comm" in slurmdbd|mariadbd) [ "$DBD" = 1 ] && own_services || continue ;; munged) own_services || continue ;; esac
     total=$((total + 1))
     pid=$(pidfile_pid "$pf")
     if pid_alive "$pid" "$comm"; then up=$((up + 1)); printf '  %-14s running (pid %s)\n' "$name" "$pid"
