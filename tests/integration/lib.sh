@@ -50,22 +50,17 @@ it_require() {
 # Processes that still refer to run dir $1: command line, cwd, open files, or the daemon marker in the
 # environment (independent of cluster.sh's process sweep). Prints "pid comm" lines; zombies and this shell are ignored.
 it_leftovers() {
-  local run=$1 f p st l hit
-  for f in /proc/[0-9]*; do
-    p=${f#/proc/}
+  local run=$1 p st
+  {
+    grep -laF "$run/" /proc/[0-9]*/cmdline 2>/dev/null
+    grep -lzx "PARACLOUD_CLUSTER_DAEMON=$run" /proc/[0-9]*/environ 2>/dev/null
+    find /proc/[0-9]*/cwd /proc/[0-9]*/fd -maxdepth 1 \( -lname "$run/*" -o -lname "$run" \) 2>/dev/null
+  } | cut -d/ -f3 | sort -nu | while read -r p; do
     [ "$p" = $$ ] || [ "$p" = "$BASHPID" ] && continue
-    st=$(cat "$f/stat" 2>/dev/null) || continue
+    st=$(cat "/proc/$p/stat" 2>/dev/null) || continue
     st=${st##*) }; st=${st%% *}
     [ "$st" = Z ] || [ "$st" = X ] && continue
-    hit=0
-    if tr '\0' ' ' <"$f/cmdline" 2>/dev/null | grep -qF "$run/"; then hit=1
-    elif grep -qz "^PARACLOUD_CLUSTER_DAEMON=$run\$" "$f/environ" 2>/dev/null; then hit=1
-    else
-      for l in "$f/cwd" "$f"/fd/*; do
-        case "$(readlink "$l" 2>/dev/null)" in "$run"/*) hit=1; break ;; esac
-      done
-    fi
-    [ $hit = 1 ] && echo "$p $(cat "$f/comm" 2>/dev/null)"
+    echo "$p $(cat "/proc/$p/comm" 2>/dev/null)"
   done
   return 0
 }
