@@ -8,6 +8,9 @@
 //   quote    = price_job() of the worst case (lib/job_request.hpp lists the rules);
 //   verdict  = reject when quote > available funds, with a message naming the numbers and the fix.
 // It only reads: funds are held at job start (prep/paracloud), charged at completion (jobcomp).
+// Job arrays are quoted per task and heterogeneous jobs per component (each is held at its own
+// start); a partition list "a,b" is quoted in each and the dearest quote decides.
+// Updates (job_modify) are not re-quoted: the hold at start prices the final limits.
 // Batch jobs get SLURM_PARACLOUD_QUOTE="<amount> <currency>" in their environment.
 //
 // Cost (it runs under slurmctld's job write lock): no network, no file parsing per call.
@@ -578,7 +581,7 @@ extern "C" int job_submit(job_desc_msg_t* job_desc, uint32_t submit_uid, char** 
 }
 
 // Updates (scontrol update job ...) are not re-quoted: the job record holds the resources and is
-// opaque here; the hold placed at job start prices the final limits.
+// opaque here (public headers only); the hold placed at job start prices the final limits.
 extern "C" int job_modify(job_desc_msg_t* job_desc, job_record_t* job_ptr, uint32_t submit_uid, char** err_msg) {
   (void)job_desc;
   (void)job_ptr;
