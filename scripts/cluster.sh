@@ -410,9 +410,10 @@ start_mariadb() {
     --pid-file="$RUN/pid/mariadb.pid" --port="$MYSQL_PORT" --bind-address=127.0.0.1 --user=root \
     --skip-name-resolve --log-error="$RUN/log/mariadb.log" --innodb-buffer-pool-size=64M \
     --innodb-flush-log-at-trx-commit=2
+  local launcher=$!
   for ((i = 0; i < 300; i++)); do
     mysql_cmd -e 'SELECT 1' >/dev/null 2>&1 && break
-    [ $i -gt 20 ] && ! pgrep -f -- "--socket=$MYSQL_SOCK" >/dev/null && fail_log "mariadbd exited" "$RUN/log/mariadb.log" "$RUN/log/mariadb.out"
+    pid_alive "$launcher" || fail_log "mariadbd exited" "$RUN/log/mariadb.log" "$RUN/log/mariadb.out"
     sleep 0.1
   done
   mysql_cmd -e 'SELECT 1' >/dev/null 2>&1 || fail_log "MariaDB did not accept connections within 30 s" "$RUN/log/mariadb.log"
@@ -424,17 +425,20 @@ start_mariadb() {
 client() { SLURM_CONF=$CONF timeout 10 "$@"; }
 
 start_slurmdbd() {
-  local pid i
+  local pid i launcher=
   pid=$(pidfile_pid "$RUN/pid/slurmdbd.pid")
   if ! pid_alive "$pid" slurmdbd; then
     launch "$RUN/log/slurmdbd.out" slurmdbd
+    launcher=$!
   fi
   for ((i = 0; i < 60; i++)); do
-    SLURM_CONF=$CONF timeout 5 sacctmgr -n -P show cluster format=cluster >"$RUN/log/sacctmgr.out" 2>&1 && break
+    SLURM_CONF=$CONF timeout 5 sacctmgr -n -P show cluster format=cluster >"$RUN/log/sacctmgr.out" 2>&1 && return 0
+    if [ $i -gt 3 ] && ! pid_alive "$(pidfile_pid "$RUN/pid/slurmdbd.pid")" slurmdbd && ! pid_alive "$launcher"; then
+      fail_log "slurmdbd exited while starting" "$RUN/log/slurmdbd.log" "$RUN/log/slurmdbd.out"
+    fi
     sleep 0.5
   done
-  grep -q . "$RUN/log/sacctmgr.out" 2>/dev/null || SLURM_CONF=$CONF timeout 5 sacctmgr -n show cluster >/dev/null 2>&1 \
-    || fail_log "slurmdbd did not answer within 30 s" "$RUN/log/slurmdbd.log" "$RUN/log/slurmdbd.out" "$RUN/log/sacctmgr.out"
+  fail_log "slurmdbd did not answer within 30 s" "$RUN/log/slurmdbd.log" "$RUN/log/slurmdbd.out" "$RUN/log/sacctmgr.out"
 }
 # register_cluster NAME: add the cluster to slurmdbd unless it is there already.
 register_cluster() {
