@@ -71,7 +71,7 @@ MARKER=PARACLOUD_CLUSTER_DAEMON   # env var every daemon of a run dir carries (v
 cmd=${1:-help}
 [ $# -gt 0 ] && shift
 RUN=${PARACLOUD_CLUSTER_DIR:-}
-opt_name= opt_nodes= opt_cpus= opt_port= opt_dbd= opt_plugin_dir= opt_pconf= opt_plugstack=
+opt_name='' opt_nodes='' opt_cpus='' opt_port='' opt_dbd='' opt_plugin_dir='' opt_pconf='' opt_plugstack=''
 opt_timeout=60 opt_kill=0 opt_keep_state=0 opt_dbd_of=
 extra_confs=() set_lines=()
 need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die "option $1 needs a value (see --help)"; }
@@ -102,7 +102,7 @@ is_uint() { case "$1" in ''|*[!0-9]*) return 1 ;; *) return 0 ;; esac; }
 
 # Loads RUN/cluster.env (written by `up`) into NAME, NODES, CPUS, PORT_BASE, DBD, ...
 load_env() {
-  NAME=paracloud NODES=2 CPUS=4 PORT_BASE= DBD=0 PLUGIN_DIRS= PCONF= PLUGSTACK= SHARED_FROM=
+  NAME=paracloud NODES=2 CPUS=4 PORT_BASE='' DBD=0 PLUGIN_DIRS='' PCONF='' PLUGSTACK='' SHARED_FROM=''
   if [ -f "$RUN/cluster.env" ]; then
     # shellcheck disable=SC1091
     . "$RUN/cluster.env"
@@ -526,7 +526,7 @@ cmd_up() {
   fi
   # A stopped run dir starts with this command's options; only its port block is reused.
   NAME=${opt_name:-paracloud} NODES=${opt_nodes:-2} CPUS=${opt_cpus:-4} DBD=${opt_dbd:-0}
-  PLUGIN_DIRS= PCONF= PLUGSTACK= SHARED_FROM=
+  PLUGIN_DIRS='' PCONF='' PLUGSTACK='' SHARED_FROM=''
   if [ -n "$opt_dbd_of" ]; then
     SHARED_FROM=$(cd "$opt_dbd_of" 2>/dev/null && pwd) || die "--dbd-of $opt_dbd_of: no such run dir"
     grep -qx 'DBD=1' "$SHARED_FROM/cluster.env" 2>/dev/null && [ -z "$(sed -n "s/^SHARED_FROM='\(..*\)'/\1/p" "$SHARED_FROM/cluster.env")" ] \

@@ -1,4 +1,5 @@
 # Helpers for integration tests against a real local Slurm cluster (scripts/cluster.sh), sourced by bash tests.
+# shellcheck shell=bash
 # Usage (bash):
 #   . "$(dirname "$0")/lib.sh"
 #   it_require slurm [dbd] [mpi]   # SKIP (exit 77) unless root and the daemons/tools are installed
@@ -10,7 +11,7 @@
 
 IT_ROOT=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 IT_CLUSTER=$IT_ROOT/scripts/cluster.sh
-IT_DIR= IT_RUN= IT_RUNS=() IT_FAILS=0 IT_CHECKS=0 IT_WATCHDOG=
+IT_DIR='' IT_RUN='' IT_RUNS=() IT_FAILS=0 IT_CHECKS=0 IT_WATCHDOG=''
 
 it_skip() { echo "SKIP: $*"; exit 77; }
 it_log() { echo "# $*"; }
