@@ -43,7 +43,10 @@ void for_each_item(const char* list, F f) {
   while (*list) {
     const char* end = strchr(list, ',');
     size_t len = end ? static_cast<size_t>(end - list) : strlen(list);
-    while (len > 0 && (*list == ' ')) { list++; len--; }
+    while (len > 0 && (*list == ' ')) {
+      list++;
+      len--;
+    }
     while (len > 0 && list[len - 1] == ' ') len--;
     if (len > 0) f(list, len);
     if (!end) break;
@@ -76,17 +79,18 @@ bool parse_bool(const char* v, bool* out) {
   return false;
 }
 
-void copy_path(char* dst, const char* src) {
-  snprintf(dst, kPathMax, "%s", src);
-}
+void copy_path(char* dst, const char* src) { snprintf(dst, kPathMax, "%s", src); }
 
 }  // namespace
 
 const char* mode_name(Mode m) {
   switch (m) {
-    case Mode::off: return "off";
-    case Mode::profile: return "profile";
-    case Mode::autotune: return "auto";
+    case Mode::off:
+      return "off";
+    case Mode::profile:
+      return "profile";
+    case Mode::autotune:
+      return "auto";
   }
   return "?";
 }
@@ -94,10 +98,14 @@ const char* mode_name(Mode m) {
 void read_settings(Settings& s, void (*warn)(const char* fmt, ...)) {
   s = Settings();
   const char* tune = env_or_default(kControls[kTune]);
-  if (!strcmp(tune, "off")) s.mode = Mode::off;
-  else if (!strcmp(tune, "profile") || !*tune) s.mode = Mode::profile;
-  else if (!strcmp(tune, "auto")) s.mode = Mode::autotune;
-  else warn("PARACLOUD_TUNE='%s' is not one of off|profile|auto: using profile", tune);
+  if (!strcmp(tune, "off"))
+    s.mode = Mode::off;
+  else if (!strcmp(tune, "profile") || !*tune)
+    s.mode = Mode::profile;
+  else if (!strcmp(tune, "auto"))
+    s.mode = Mode::autotune;
+  else
+    warn("PARACLOUD_TUNE='%s' is not one of off|profile|auto: using profile", tune);
 
   for_each_item(env_or_default(kControls[kDisable]), [&](const char* item, size_t len) {
     for (int l = 0; l < kLayerCount; l++) {
@@ -140,18 +148,28 @@ void dump_settings(const Settings& s) {
       strcat(disabled, kLayerNames[l]);
     }
   }
-  const char* effective[kControlCount] = {mode_name(s.mode), disabled, nullptr, nullptr, s.log, s.profile,
-                             s.profile_dir, s.profile_nonmpi ? "1" : "0", s.dump_config ? "1" : "0"};
-  fprintf(stderr, "paracloud: effective settings for %s (pid %d):\n", s.exe, static_cast<int>(getpid()));
+  const char* effective[kControlCount] = {mode_name(s.mode),
+                                          disabled,
+                                          nullptr,
+                                          nullptr,
+                                          s.log,
+                                          s.profile,
+                                          s.profile_dir,
+                                          s.profile_nonmpi ? "1" : "0",
+                                          s.dump_config ? "1" : "0"};
+  fprintf(stderr, "paracloud: effective settings for %s (pid %d):\n", s.exe,
+          static_cast<int>(getpid()));
   for (int i = 0; i < kControlCount; i++) {
     const Control& c = kControls[i];
     const char* set = getenv(c.name);
     const char* value = effective[i] ? effective[i] : env_or_default(c);
-    fprintf(stderr, "paracloud:   %s=%s  (%s%s%s) %s\n", c.name, value, set ? "environment" : "default",
-            c.choices ? "; " : "", c.choices ? c.choices : "", c.doc);
+    fprintf(stderr, "paracloud:   %s=%s  (%s%s%s) %s\n", c.name, value,
+            set ? "environment" : "default", c.choices ? "; " : "", c.choices ? c.choices : "",
+            c.doc);
   }
   if (!s.app_selected)
-    fprintf(stderr, "paracloud:   -> %s is not selected by PARACLOUD_APPS_INCLUDE/EXCLUDE: pass-through\n",
+    fprintf(stderr,
+            "paracloud:   -> %s is not selected by PARACLOUD_APPS_INCLUDE/EXCLUDE: pass-through\n",
             s.exe_name);
 }
 

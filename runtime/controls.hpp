@@ -9,29 +9,39 @@ namespace pc {
 enum class ControlType { enumeration, list, boolean, path };
 
 struct Control {
-  const char* name;          // environment variable
+  const char* name;  // environment variable
   ControlType type;
   const char* default_value;
-  const char* choices;       // enumeration / list: allowed items "a|b|c"; else nullptr
-  const char* doc;           // one line
+  const char* choices;  // enumeration / list: allowed items "a|b|c"; else nullptr
+  const char* doc;      // one line
 };
 // Index of each control in kControls (same order).
-enum ControlIndex { kTune, kDisable, kAppsInclude, kAppsExclude, kLog, kProfile, kProfileDir,
-                    kProfileNonMpi, kDumpConfig, kControlCount };
+enum ControlIndex {
+  kTune,
+  kDisable,
+  kAppsInclude,
+  kAppsExclude,
+  kLog,
+  kProfile,
+  kProfileDir,
+  kProfileNonMpi,
+  kDumpConfig,
+  kControlCount
+};
 extern const Control kControls[kControlCount];
 
 constexpr int kPathMax = PATH_MAX;
 struct Settings {
   Mode mode = Mode::profile;
-  unsigned disabled = 0;           // bit (1 << Layer) per PARACLOUD_DISABLE item
-  bool app_selected = true;        // PARACLOUD_APPS_INCLUDE / _EXCLUDE allow this executable
+  unsigned disabled = 0;     // bit (1 << Layer) per PARACLOUD_DISABLE item
+  bool app_selected = true;  // PARACLOUD_APPS_INCLUDE / _EXCLUDE allow this executable
   bool profile_nonmpi = false;
   bool dump_config = false;
   char log[kPathMax] = "stderr";
   char profile[kPathMax] = "";
   char profile_dir[kPathMax] = "";
-  char exe[kPathMax] = "";         // /proc/self/exe
-  const char* exe_name = "";       // basename of exe
+  char exe[kPathMax] = "";    // /proc/self/exe
+  const char* exe_name = "";  // basename of exe
 };
 
 // Reads every control from the environment. Bad values produce one warning each (through `warn`,

@@ -31,17 +31,18 @@ ThreadBlock g_fallback_block;  // used only if calloc fails: shared, approximate
 
 Settings g_settings;
 pthread_once_t g_once = PTHREAD_ONCE_INIT;
-bool g_active = false;          // activated and mode != off
-bool g_session = false;         // between MPI_Init and MPI_Finalize
-bool g_session_done = false;    // MPI_Finalize wrote (or tried) the profile
+bool g_active = false;        // activated and mode != off
+bool g_session = false;       // between MPI_Init and MPI_Finalize
+bool g_session_done = false;  // MPI_Finalize wrote (or tried) the profile
 pid_t g_pid = 0;
-uint64_t g_start_ns = 0;        // activation (non-MPI profile) or MPI_Init entry
+uint64_t g_start_ns = 0;  // activation (non-MPI profile) or MPI_Init entry
 uint64_t g_cal_tick0 = 0, g_cal_ns0 = 0;
 int g_log_fd = 2;
 
 // Rank from the launcher's environment (before MPI_Init), -1 when not launched by one.
 int env_rank() {
-  static const char* const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
+  static const char* const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                     "SLURM_PROCID"};
   for (const char* v : vars) {
     const char* s = getenv(v);
     if (s && *s) return atoi(s);
@@ -132,7 +133,8 @@ ThreadBlock* thread_block_slow() {
   ThreadBlock* head = g_blocks.load(std::memory_order_relaxed);
   do {
     b->next = head;
-  } while (!g_blocks.compare_exchange_weak(head, b, std::memory_order_release, std::memory_order_relaxed));
+  } while (!g_blocks.compare_exchange_weak(head, b, std::memory_order_release,
+                                           std::memory_order_relaxed));
   t_block = b;
   return b;
 }
@@ -231,7 +233,8 @@ __attribute__((constructor)) void runtime_constructor() {
   // bash, python, hostname and mpirun itself only pay for these two lookups.
   const char* nonmpi = getenv("PARACLOUD_PROFILE_NONMPI");
   const bool want_nonmpi = nonmpi != nullptr && *nonmpi != '\0' && strcmp(nonmpi, "0") != 0;
-  if (want_nonmpi || data_symbol("ompi_mpi_comm_world") != nullptr || next_function("PMPI_Init") != nullptr)
+  if (want_nonmpi || data_symbol("ompi_mpi_comm_world") != nullptr ||
+      next_function("PMPI_Init") != nullptr)
     activate();
 }
 

@@ -7,10 +7,10 @@ namespace {
 
 constexpr hid_t kH5S_ALL = 0;  // H5S_ALL in HDF5 1.10 and 1.12
 
-using npoints_fn = int64_t (*)(hid_t);   // H5Sget_select_npoints (hssize_t)
-using tsize_fn = size_t (*)(hid_t);      // H5Tget_size
-using space_fn = hid_t (*)(hid_t);       // H5Dget_space
-using close_fn = herr_t (*)(hid_t);      // H5Sclose
+using npoints_fn = int64_t (*)(hid_t);  // H5Sget_select_npoints (hssize_t)
+using tsize_fn = size_t (*)(hid_t);     // H5Tget_size
+using space_fn = hid_t (*)(hid_t);      // H5Dget_space
+using close_fn = herr_t (*)(hid_t);     // H5Sclose
 
 bool hdf5_init(const char**) { return true; }
 
@@ -37,7 +37,8 @@ uint64_t h5_bytes(hid_t dset, hid_t mem_type, hid_t mem_space, hid_t file_space)
   const space_fn get_space = find(space_slot, "H5Dget_space");
   const close_fn close_space = find(close_slot, "H5Sclose");
   if (!npoints || !type_size || !get_space || !close_space) {
-    disable_module(module_hdf5, "H5Sget_select_npoints/H5Tget_size/H5Dget_space/H5Sclose not found");
+    disable_module(module_hdf5,
+                   "H5Sget_select_npoints/H5Tget_size/H5Dget_space/H5Sclose not found");
     return 0;
   }
   int64_t n = 0;

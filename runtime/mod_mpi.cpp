@@ -12,10 +12,10 @@ MpiHandles g_mpi;
 namespace {
 
 // Typed, lazily resolved PMPI entry points the runtime calls itself (never on the hot path).
-#define PC_PMPI(fn)                                   \
-  decltype(&P##fn) p_##fn() {                         \
+#define PC_PMPI(fn)                                     \
+  decltype(&P##fn) p_##fn() {                           \
     static std::atomic<decltype(&P##fn)> slot{nullptr}; \
-    return resolve(slot, "P" #fn);                    \
+    return resolve(slot, "P" #fn);                      \
   }
 PC_PMPI(MPI_Type_size)
 PC_PMPI(MPI_Comm_size)
@@ -54,9 +54,11 @@ bool resolve_handles(const char** why) {
   g_mpi.max = handle<MPI_Op>("ompi_mpi_op_max");
   g_mpi.errors_return = handle<MPI_Errhandler>("ompi_mpi_errors_return");
   resolve_fortran_sentinels();
-  if (!g_mpi.comm_world || !g_mpi.comm_null || !g_mpi.datatype_null || !g_mpi.uint64 || !g_mpi.sum ||
-      !g_mpi.min || !g_mpi.max || !g_mpi.errors_return) {
-    *why = "Open MPI's predefined handles (ompi_mpi_comm_world, ...) not found: not an Open MPI 4.x program";
+  if (!g_mpi.comm_world || !g_mpi.comm_null || !g_mpi.datatype_null || !g_mpi.uint64 ||
+      !g_mpi.sum || !g_mpi.min || !g_mpi.max || !g_mpi.errors_return) {
+    *why =
+        "Open MPI's predefined handles (ompi_mpi_comm_world, ...) not found: not an Open MPI 4.x "
+        "program";
     return false;
   }
   return true;
@@ -74,8 +76,8 @@ bool mpi_module_init(const char** why) {
 Module module_mpi = {"mpi", kLayerMpi, mpi_module_init, nullptr, {false}, nullptr};
 
 void resolve_fortran_sentinels() {
-  const char* in_place[4] = {"mpi_fortran_in_place_", "mpi_fortran_in_place", "MPI_FORTRAN_IN_PLACE",
-                             "mpi_fortran_in_place__"};
+  const char* in_place[4] = {"mpi_fortran_in_place_", "mpi_fortran_in_place",
+                             "MPI_FORTRAN_IN_PLACE", "mpi_fortran_in_place__"};
   const char* bottom[4] = {"mpi_fortran_bottom_", "mpi_fortran_bottom", "MPI_FORTRAN_BOTTOM",
                            "mpi_fortran_bottom__"};
   for (int i = 0; i < 4; i++) {
@@ -86,13 +88,15 @@ void resolve_fortran_sentinels() {
 
 int missing_mpi(const char* symbol) {
   static std::atomic<bool> once{false};
-  if (!once.exchange(true)) log("mpi disabled: %s not found in the MPI library: the call fails", symbol);
+  if (!once.exchange(true))
+    log("mpi disabled: %s not found in the MPI library: the call fails", symbol);
   return MPI_ERR_OTHER;
 }
 
 void missing_fortran(const char* symbol, MPI_Fint* ierr) {
   static std::atomic<bool> once{false};
-  if (!once.exchange(true)) log("mpi disabled: Fortran %s not found in the MPI library: the call fails", symbol);
+  if (!once.exchange(true))
+    log("mpi disabled: Fortran %s not found in the MPI library: the call fails", symbol);
   if (ierr) *ierr = MPI_ERR_OTHER;
 }
 
@@ -111,7 +115,8 @@ HandleCache& comm_entry_slow(MPI_Comm comm, HandleCache& c, uint32_t epoch) {
   auto size_fn = p_MPI_Comm_size();
   auto inter_fn = p_MPI_Comm_test_inter();
   auto remote_fn = p_MPI_Comm_remote_size();
-  if (comm != nullptr && comm != g_mpi.comm_null && size_fn && size_fn(comm, &size) == MPI_SUCCESS) {
+  if (comm != nullptr && comm != g_mpi.comm_null && size_fn &&
+      size_fn(comm, &size) == MPI_SUCCESS) {
     peers = size;
     if (inter_fn && remote_fn && inter_fn(comm, &inter) == MPI_SUCCESS && inter &&
         remote_fn(comm, &peers) != MPI_SUCCESS)
@@ -216,7 +221,9 @@ bool reduce_u64(const uint64_t* in, uint64_t* out, int n, ReduceOp) {
   for (int i = 0; i < n; i++) out[i] = in[i];
   return true;
 }
-bool allreduce_max_u64(const uint64_t* in, uint64_t* out, int n) { return reduce_u64(in, out, n, ReduceOp::max); }
+bool allreduce_max_u64(const uint64_t* in, uint64_t* out, int n) {
+  return reduce_u64(in, out, n, ReduceOp::max);
+}
 bool gather_u64(uint64_t value, uint64_t* out) {
   out[0] = value;
   return true;

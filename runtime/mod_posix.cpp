@@ -23,7 +23,7 @@ ssize_t __pread64_chk(int fd, void* buf, size_t count, off64_t offset, size_t bu
 namespace pc {
 namespace {
 
-constexpr int kMaxFd = 1 << 16;             // descriptors above this are never tracked
+constexpr int kMaxFd = 1 << 16;  // descriptors above this are never tracked
 std::atomic<uint8_t> g_tracked[kMaxFd];
 
 inline bool tracked(int fd) {
@@ -94,9 +94,9 @@ using lseek_fn = off_t (*)(int, off_t, int);
 using lseek64_fn = off64_t (*)(int, off64_t, int);
 
 // The next definition of `name` (glibc's), resolved once; on failure errno = ENOSYS, return -1.
-#define PC_REAL(type, name)                          \
-  static std::atomic<type> slot{nullptr};            \
-  const type real = real_or_enosys(slot, name);      \
+#define PC_REAL(type, name)                     \
+  static std::atomic<type> slot{nullptr};       \
+  const type real = real_or_enosys(slot, name); \
   if (PC_UNLIKELY(real == nullptr)) return -1
 
 // dup family: the new descriptor inherits the old one's tracking (and forgets what it was).

@@ -38,7 +38,7 @@ struct MpiHandles {
 extern MpiHandles g_mpi;
 void resolve_fortran_sentinels();
 
-int missing_mpi(const char* symbol);                     // logs once, returns MPI_ERR_OTHER
+int missing_mpi(const char* symbol);                       // logs once, returns MPI_ERR_OTHER
 void missing_fortran(const char* symbol, MPI_Fint* ierr);  // logs once, sets *ierr
 
 // ---- sizes, cached per thread (see HandleCache)

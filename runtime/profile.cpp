@@ -26,9 +26,18 @@ constexpr int kSchemaVersion = 1;
 
 // ------------------------------------------------------------------ per-rank vector
 // Per used call: the fields below, then per layer kLayerFields, then kScalars.
-enum CallField { fCount, fFortran, fErrors, fBytes, fTimeNs, fEstimated, fHist,
-                 fCommCount = fHist + kHistBins, fCommBytes = fCommCount + kCommClasses,
-                 kCallFields = fCommBytes + kCommClasses };
+enum CallField {
+  fCount,
+  fFortran,
+  fErrors,
+  fBytes,
+  fTimeNs,
+  fEstimated,
+  fHist,
+  fCommCount = fHist + kHistBins,
+  fCommBytes = fCommCount + kCommClasses,
+  kCallFields = fCommBytes + kCommClasses
+};
 enum LayerField { lCalls, lBytesRead, lBytesWritten, lTimeNs, kLayerFields };
 enum Scalar { sWallNs, sMpiNs, sIoNs, kScalars };
 
@@ -92,7 +101,8 @@ void fill(Vec& out, const Layout& lay, double ns_tick, uint64_t wall_ns) {
     for (int l = 0; l < kLayerCount; l++) outer[l] += b.outer_ticks[l].get();
   });
   out.v[lay.scalar(sWallNs)] = wall_ns;
-  out.v[lay.scalar(sMpiNs)] = static_cast<uint64_t>(static_cast<double>(outer[kLayerMpi]) * ns_tick);
+  out.v[lay.scalar(sMpiNs)] =
+      static_cast<uint64_t>(static_cast<double>(outer[kLayerMpi]) * ns_tick);
   out.v[lay.scalar(sIoNs)] = static_cast<uint64_t>(
       static_cast<double>(outer[kLayerMpiio] + outer[kLayerPosix] + outer[kLayerHdf5]) * ns_tick);
 }
@@ -119,20 +129,40 @@ class Json {
     fputs(": ", f_);
     after_key_ = true;
   }
-  void str(const char* s) { value_begin(); quoted(s); }
-  void u64(uint64_t v) { value_begin(); fprintf(f_, "%llu", static_cast<unsigned long long>(v)); }
-  void num(double v) { value_begin(); fprintf(f_, "%.9g", v); }
-  void boolean(bool v) { value_begin(); fputs(v ? "true" : "false", f_); }
-  void null() { value_begin(); fputs("null", f_); }
+  void str(const char* s) {
+    value_begin();
+    quoted(s);
+  }
+  void u64(uint64_t v) {
+    value_begin();
+    fprintf(f_, "%llu", static_cast<unsigned long long>(v));
+  }
+  void num(double v) {
+    value_begin();
+    fprintf(f_, "%.9g", v);
+  }
+  void boolean(bool v) {
+    value_begin();
+    fputs(v ? "true" : "false", f_);
+  }
+  void null() {
+    value_begin();
+    fputs("null", f_);
+  }
   void str_or_null(const char* s) {
-    if (s && *s) str(s);
-    else null();
+    if (s && *s)
+      str(s);
+    else
+      null();
   }
 
  private:
   // Length of the valid UTF-8 sequence at p, 1 for ASCII or an invalid byte.
   static int utf8_len(const unsigned char* p) {
-    const int n = p[0] >= 0xF0 && p[0] < 0xF5 ? 4 : p[0] >= 0xE0 && p[0] < 0xF0 ? 3 : p[0] >= 0xC2 && p[0] < 0xE0 ? 2 : 1;
+    const int n = p[0] >= 0xF0 && p[0] < 0xF5   ? 4
+                  : p[0] >= 0xE0 && p[0] < 0xF0 ? 3
+                  : p[0] >= 0xC2 && p[0] < 0xE0 ? 2
+                                                : 1;
     for (int i = 1; i < n; i++)
       if ((p[i] & 0xC0) != 0x80) return 1;
     return n;
@@ -148,16 +178,22 @@ class Json {
         continue;
       }
       const unsigned char c = *p++;
-      if (c == '"' || c == '\\') fprintf(f_, "\\%c", c);
-      else if (c < 0x20) fprintf(f_, "\\u%04x", c);
-      else if (c >= 0x80) fputs("\\ufffd", f_);  // not valid UTF-8
-      else fputc(c, f_);
+      if (c == '"' || c == '\\')
+        fprintf(f_, "\\%c", c);
+      else if (c < 0x20)
+        fprintf(f_, "\\u%04x", c);
+      else if (c >= 0x80)
+        fputs("\\ufffd", f_);  // not valid UTF-8
+      else
+        fputc(c, f_);
     }
     fputc('"', f_);
   }
   void value_begin() {
-    if (after_key_) after_key_ = false;
-    else sep();
+    if (after_key_)
+      after_key_ = false;
+    else
+      sep();
   }
   void sep() {
     if (depth_ == 0) return;
@@ -176,19 +212,25 @@ class Json {
 };
 
 // {"sum", "min", "avg", "max", "imbalance"} of one quantity over ranks.
-void stat(Json& j, const char* name, uint64_t sum, uint64_t mn, uint64_t mx, int ranks, double scale,
-          bool with_imbalance) {
+void stat(Json& j, const char* name, uint64_t sum, uint64_t mn, uint64_t mx, int ranks,
+          double scale, bool with_imbalance) {
   j.key(name);
   j.begin('{');
   const double avg = static_cast<double>(sum) / ranks;
-  j.key("sum"); scale == 1 ? j.u64(sum) : j.num(static_cast<double>(sum) * scale);
-  j.key("min"); scale == 1 ? j.u64(mn) : j.num(static_cast<double>(mn) * scale);
-  j.key("avg"); j.num(avg * scale);
-  j.key("max"); scale == 1 ? j.u64(mx) : j.num(static_cast<double>(mx) * scale);
+  j.key("sum");
+  scale == 1 ? j.u64(sum) : j.num(static_cast<double>(sum) * scale);
+  j.key("min");
+  scale == 1 ? j.u64(mn) : j.num(static_cast<double>(mn) * scale);
+  j.key("avg");
+  j.num(avg * scale);
+  j.key("max");
+  scale == 1 ? j.u64(mx) : j.num(static_cast<double>(mx) * scale);
   if (with_imbalance) {
     j.key("imbalance");
-    if (avg > 0) j.num(static_cast<double>(mx) / avg);
-    else j.null();
+    if (avg > 0)
+      j.num(static_cast<double>(mx) / avg);
+    else
+      j.null();
   }
   j.end('}');
 }
@@ -258,7 +300,8 @@ void profile_path(char* out, size_t n, const Settings& s) {
   if (job && *job)
     snprintf(out, n, "%s/paracloud-profile-%s.%s.json", dir, job, step && *step ? step : "batch");
   else
-    snprintf(out, n, "%s/%s-%d.json", dir, *s.exe_name ? s.exe_name : "app", static_cast<int>(getpid()));
+    snprintf(out, n, "%s/%s-%d.json", dir, *s.exe_name ? s.exe_name : "app",
+             static_cast<int>(getpid()));
 }
 
 void write_json(FILE* f, const Layout& lay, const uint64_t* sum, const uint64_t* mn,
@@ -266,27 +309,36 @@ void write_json(FILE* f, const Layout& lay, const uint64_t* sum, const uint64_t*
   const Settings& s = settings();
   Json j(f);
   j.begin('{');
-  j.key("schema"); j.str("paracloud-profile");
-  j.key("version"); j.u64(kSchemaVersion);
-  j.key("generator"); j.str("libparacloud_rt " PACKAGE_VERSION);
+  j.key("schema");
+  j.str("paracloud-profile");
+  j.key("version");
+  j.u64(kSchemaVersion);
+  j.key("generator");
+  j.str("libparacloud_rt " PACKAGE_VERSION);
   char created[32];
   const time_t now = time(nullptr);
   tm t;
   gmtime_r(&now, &t);
   strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &t);
-  j.key("created"); j.str(created);
+  j.key("created");
+  j.str(created);
 
   j.key("app");
   j.begin('{');
-  j.key("exe"); j.str(s.exe);
-  j.key("name"); j.str(s.exe_name);
+  j.key("exe");
+  j.str(s.exe);
+  j.key("name");
+  j.str(s.exe_name);
   BuildId id;
   dl_iterate_phdr(find_build_id, &id);
-  j.key("build_id"); j.str_or_null(id.hex);
+  j.key("build_id");
+  j.str_or_null(id.hex);
   uint64_t h = 0;
   char hash[32] = "";
-  if (!*id.hex && exe_hash(s.exe, &h)) snprintf(hash, sizeof(hash), "fnv1a64:%016llx", static_cast<unsigned long long>(h));
-  j.key("hash"); j.str_or_null(hash);
+  if (!*id.hex && exe_hash(s.exe, &h))
+    snprintf(hash, sizeof(hash), "fnv1a64:%016llx", static_cast<unsigned long long>(h));
+  j.key("hash");
+  j.str_or_null(hash);
   j.end('}');
 
   j.key("job");
@@ -294,40 +346,59 @@ void write_json(FILE* f, const Layout& lay, const uint64_t* sum, const uint64_t*
   const char* job = getenv("SLURM_JOB_ID");
   const char* step = getenv("SLURM_STEP_ID");
   if (!step || !*step) step = getenv("SLURM_STEPID");
-  j.key("id"); j.str_or_null(job);
-  j.key("step"); j.str_or_null(job && *job ? (step && *step ? step : "batch") : nullptr);
+  j.key("id");
+  j.str_or_null(job);
+  j.key("step");
+  j.str_or_null(job && *job ? (step && *step ? step : "batch") : nullptr);
   j.key("launcher");
   j.str(job && *job ? "slurm" : getenv("OMPI_COMM_WORLD_SIZE") ? "mpirun" : "none");
   j.end('}');
 
-  j.key("mode"); j.str(mode_name(s.mode));
-  j.key("mpi"); j.boolean(mpi);
-  j.key("ranks"); j.u64(static_cast<uint64_t>(ranks));
-  j.key("nodes"); j.u64(static_cast<uint64_t>(nodes));
+  j.key("mode");
+  j.str(mode_name(s.mode));
+  j.key("mpi");
+  j.boolean(mpi);
+  j.key("ranks");
+  j.u64(static_cast<uint64_t>(ranks));
+  j.key("nodes");
+  j.u64(static_cast<uint64_t>(nodes));
   const double sec = 1e-9;
-  stat(j, "wall_time_s", sum[lay.scalar(sWallNs)], mn[lay.scalar(sWallNs)], mx[lay.scalar(sWallNs)], ranks, sec, false);
+  stat(j, "wall_time_s", sum[lay.scalar(sWallNs)], mn[lay.scalar(sWallNs)], mx[lay.scalar(sWallNs)],
+       ranks, sec, false);
   const double wall = static_cast<double>(sum[lay.scalar(sWallNs)]);
-  j.key("mpi_time_pct"); j.num(wall > 0 ? 100.0 * static_cast<double>(sum[lay.scalar(sMpiNs)]) / wall : 0);
-  j.key("io_time_pct"); j.num(wall > 0 ? 100.0 * static_cast<double>(sum[lay.scalar(sIoNs)]) / wall : 0);
-  stat(j, "mpi_time_s", sum[lay.scalar(sMpiNs)], mn[lay.scalar(sMpiNs)], mx[lay.scalar(sMpiNs)], ranks, sec, true);
-  stat(j, "io_time_s", sum[lay.scalar(sIoNs)], mn[lay.scalar(sIoNs)], mx[lay.scalar(sIoNs)], ranks, sec, true);
+  j.key("mpi_time_pct");
+  j.num(wall > 0 ? 100.0 * static_cast<double>(sum[lay.scalar(sMpiNs)]) / wall : 0);
+  j.key("io_time_pct");
+  j.num(wall > 0 ? 100.0 * static_cast<double>(sum[lay.scalar(sIoNs)]) / wall : 0);
+  stat(j, "mpi_time_s", sum[lay.scalar(sMpiNs)], mn[lay.scalar(sMpiNs)], mx[lay.scalar(sMpiNs)],
+       ranks, sec, true);
+  stat(j, "io_time_s", sum[lay.scalar(sIoNs)], mn[lay.scalar(sIoNs)], mx[lay.scalar(sIoNs)], ranks,
+       sec, true);
 
   j.key("timer");
   j.begin('{');
-  j.key("source"); j.str(g_use_tsc ? "tsc" : "clock_gettime");
-  j.key("rank0_ns_per_tick"); j.num(ns_tick);
-  j.key("sample_every"); j.u64(kSampleEvery);
-  j.key("warmup_calls"); j.u64(kWarmupCalls);
-  j.key("always_time_above_ticks"); j.u64(kAlwaysTimeTicks);
+  j.key("source");
+  j.str(g_use_tsc ? "tsc" : "clock_gettime");
+  j.key("rank0_ns_per_tick");
+  j.num(ns_tick);
+  j.key("sample_every");
+  j.u64(kSampleEvery);
+  j.key("warmup_calls");
+  j.u64(kWarmupCalls);
+  j.key("always_time_above_ticks");
+  j.u64(kAlwaysTimeTicks);
   j.end('}');
 
   j.key("modules");
   j.begin('[');
   for (Module* const* m = modules(); *m; m++) {
     j.begin('{');
-    j.key("name"); j.str((*m)->name);
-    j.key("enabled"); j.boolean((*m)->enabled.load());
-    j.key("reason"); j.str_or_null((*m)->disabled_why);
+    j.key("name");
+    j.str((*m)->name);
+    j.key("enabled");
+    j.boolean((*m)->enabled.load());
+    j.key("reason");
+    j.str_or_null((*m)->disabled_why);
     j.end('}');
   }
   j.end(']');
@@ -340,8 +411,10 @@ void write_json(FILE* f, const Layout& lay, const uint64_t* sum, const uint64_t*
     auto at = [&](int field) { return lay.layer(l, field); };
     stat(j, "calls", sum[at(lCalls)], mn[at(lCalls)], mx[at(lCalls)], ranks, 1, false);
     if (l != kLayerMpi) {
-      stat(j, "bytes_read", sum[at(lBytesRead)], mn[at(lBytesRead)], mx[at(lBytesRead)], ranks, 1, true);
-      stat(j, "bytes_written", sum[at(lBytesWritten)], mn[at(lBytesWritten)], mx[at(lBytesWritten)], ranks, 1, true);
+      stat(j, "bytes_read", sum[at(lBytesRead)], mn[at(lBytesRead)], mx[at(lBytesRead)], ranks, 1,
+           true);
+      stat(j, "bytes_written", sum[at(lBytesWritten)], mn[at(lBytesWritten)], mx[at(lBytesWritten)],
+           ranks, 1, true);
     }
     stat(j, "time_s", sum[at(lTimeNs)], mn[at(lTimeNs)], mx[at(lTimeNs)], ranks, sec, true);
     j.end('}');
@@ -356,28 +429,40 @@ void write_json(FILE* f, const Layout& lay, const uint64_t* sum, const uint64_t*
     const int id = lay.used[u];
     auto at = [&](int field) { return lay.call(u, field); };
     j.begin('{');
-    j.key("name"); j.str(kCalls[id].name);
-    j.key("layer"); j.str(kLayerNames[kCalls[id].layer]);
-    j.key("kind"); j.str(kCalls[id].kind);
+    j.key("name");
+    j.str(kCalls[id].name);
+    j.key("layer");
+    j.str(kLayerNames[kCalls[id].layer]);
+    j.key("kind");
+    j.str(kCalls[id].kind);
     stat(j, "count", sum[at(fCount)], mn[at(fCount)], mx[at(fCount)], ranks, 1, true);
-    j.key("fortran_calls"); j.u64(sum[at(fFortran)]);
-    j.key("errors"); j.u64(sum[at(fErrors)]);
+    j.key("fortran_calls");
+    j.u64(sum[at(fFortran)]);
+    j.key("errors");
+    j.u64(sum[at(fErrors)]);
     stat(j, "bytes", sum[at(fBytes)], mn[at(fBytes)], mx[at(fBytes)], ranks, 1, true);
     stat(j, "time_s", sum[at(fTimeNs)], mn[at(fTimeNs)], mx[at(fTimeNs)], ranks, sec, true);
-    j.key("time_estimated"); j.boolean(sum[at(fEstimated)] > 0);
+    j.key("time_estimated");
+    j.boolean(sum[at(fEstimated)] > 0);
     j.key("size_hist");
     j.begin('[');
     for (int h = 0; h < kHistBins; h++) {
       const uint64_t n = sum[at(fHist + h)];
       if (!n) continue;
       j.begin('{');
-      j.key("bin"); j.u64(static_cast<uint64_t>(h));
-      j.key("min_bytes"); j.u64(h == 0 ? 0 : 1ull << (h - 1));
+      j.key("bin");
+      j.u64(static_cast<uint64_t>(h));
+      j.key("min_bytes");
+      j.u64(h == 0 ? 0 : 1ull << (h - 1));
       j.key("max_bytes");
-      if (h == 0) j.u64(0);
-      else if (h == kHistBins - 1) j.null();
-      else j.u64((1ull << h) - 1);
-      j.key("count"); j.u64(n);
+      if (h == 0)
+        j.u64(0);
+      else if (h == kHistBins - 1)
+        j.null();
+      else
+        j.u64((1ull << h) - 1);
+      j.key("count");
+      j.u64(n);
       j.end('}');
     }
     j.end(']');
@@ -387,12 +472,17 @@ void write_json(FILE* f, const Layout& lay, const uint64_t* sum, const uint64_t*
       const uint64_t n = sum[at(fCommCount + k)];
       if (!n) continue;
       j.begin('{');
-      j.key("min_size"); j.u64(k == 1 ? 1 : (1ull << (k - 2)) + 1);
+      j.key("min_size");
+      j.u64(k == 1 ? 1 : (1ull << (k - 2)) + 1);
       j.key("max_size");
-      if (k == kCommClasses - 1) j.null();
-      else j.u64(k == 1 ? 1 : 1ull << (k - 1));
-      j.key("count"); j.u64(n);
-      j.key("bytes"); j.u64(sum[at(fCommBytes + k)]);
+      if (k == kCommClasses - 1)
+        j.null();
+      else
+        j.u64(k == 1 ? 1 : 1ull << (k - 1));
+      j.key("count");
+      j.u64(n);
+      j.key("bytes");
+      j.u64(sum[at(fCommBytes + k)]);
       j.end('}');
     }
     j.end(']');
@@ -415,7 +505,8 @@ void write_profile(bool mpi, uint64_t start_ns, uint64_t end_ns) {
   // 1. Which calls were made anywhere (so every rank packs the same layout).
   uint64_t local_used[kCallCount] = {}, used[kCallCount] = {};
   for_each_block([&](const ThreadBlock& b) {
-    for (int id = 0; id < kCallCount; id++) local_used[id] |= (b.calls[id].count.get() + b.calls[id].errors.get()) > 0;
+    for (int id = 0; id < kCallCount; id++)
+      local_used[id] |= (b.calls[id].count.get() + b.calls[id].errors.get()) > 0;
   });
   if (!world) {
     memcpy(used, local_used, sizeof(used));
@@ -430,7 +521,8 @@ void write_profile(bool mpi, uint64_t start_ns, uint64_t end_ns) {
 
   // 2. This rank's vector, reduced three ways onto rank 0.
   Vec mine, sum, mn, mx;
-  if (!mine.alloc(lay.size()) || !sum.alloc(lay.size()) || !mn.alloc(lay.size()) || !mx.alloc(lay.size())) {
+  if (!mine.alloc(lay.size()) || !sum.alloc(lay.size()) || !mn.alloc(lay.size()) ||
+      !mx.alloc(lay.size())) {
     log("profile disabled: out of memory for %d counters", lay.size());
     mpi_session_end();
     return;
@@ -440,7 +532,8 @@ void write_profile(bool mpi, uint64_t start_ns, uint64_t end_ns) {
   int nodes = 1;
   bool ok = true;
   if (world) {
-    ok = reduce_u64(mine.v, sum.v, mine.n, ReduceOp::sum) && reduce_u64(mine.v, mn.v, mine.n, ReduceOp::min) &&
+    ok = reduce_u64(mine.v, sum.v, mine.n, ReduceOp::sum) &&
+         reduce_u64(mine.v, mn.v, mine.n, ReduceOp::min) &&
          reduce_u64(mine.v, mx.v, mine.n, ReduceOp::max);
     hosts = static_cast<uint64_t*>(calloc(static_cast<size_t>(ranks), sizeof(uint64_t)));
     ok = ok && hosts && gather_u64(host_hash(), hosts);

@@ -25,7 +25,9 @@ namespace pc {
 // load + store (a plain `add` on x86, no lock prefix), race-free for the reader.
 struct Counter {
   std::atomic<uint64_t> v{0};
-  void add(uint64_t d) { v.store(v.load(std::memory_order_relaxed) + d, std::memory_order_relaxed); }
+  void add(uint64_t d) {
+    v.store(v.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
+  }
   uint64_t get() const { return v.load(std::memory_order_relaxed); }
 };
 
@@ -47,13 +49,13 @@ PC_HOT int comm_class(int size) {
 }
 
 struct CallStats {
-  Counter count;          // successful calls
-  Counter fortran;        // of which through a Fortran binding
-  Counter errors;         // calls that returned an error
-  Counter bytes;          // payload bytes (see PROFILE-SCHEMA.md per kind)
-  Counter timed;          // calls whose duration was measured
-  Counter raw_ticks;      // sum of measured durations
-  Counter est_ticks;      // estimated total duration (each measured call weighted 1/p)
+  Counter count;                    // successful calls
+  Counter fortran;                  // of which through a Fortran binding
+  Counter errors;                   // calls that returned an error
+  Counter bytes;                    // payload bytes (see PROFILE-SCHEMA.md per kind)
+  Counter timed;                    // calls whose duration was measured
+  Counter raw_ticks;                // sum of measured durations
+  Counter est_ticks;                // estimated total duration (each measured call weighted 1/p)
   std::atomic<uint8_t> sampled{0};  // 0: time every call; 1: time 1 in kSampleEvery (cheap call)
   Counter hist[kHistBins];
   Counter comm_count[kCommClasses];
@@ -81,10 +83,10 @@ struct ThreadBlock {
   ThreadBlock* next = nullptr;
   HandleCache type_cache[kHandleCacheSlots] = {};
   HandleCache comm_cache[kHandleCacheSlots] = {};
-  uint32_t rng = 0x9e3779b9u;   // xorshift32 state for timer sampling
-  int depth = 0;                // nesting of traced calls (HDF5 -> MPI-IO -> POSIX)
-  int mpi_depth = 0;            // nesting inside mpi-layer calls (their file opens are MPI's own)
-  int guard = 0;                // > 0 while the runtime does its own work: nothing is traced
+  uint32_t rng = 0x9e3779b9u;  // xorshift32 state for timer sampling
+  int depth = 0;               // nesting of traced calls (HDF5 -> MPI-IO -> POSIX)
+  int mpi_depth = 0;           // nesting inside mpi-layer calls (their file opens are MPI's own)
+  int guard = 0;               // > 0 while the runtime does its own work: nothing is traced
   Counter outer_ticks[kLayerCount];  // estimated time of outermost calls, per layer
   CallStats calls[kCallCount];
 };
@@ -114,7 +116,7 @@ PC_HOT uint64_t now_ticks() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
 }
-double ns_per_tick();     // calibrated lazily (first call after activation + 20 ms, or now)
+double ns_per_tick();  // calibrated lazily (first call after activation + 20 ms, or now)
 uint64_t mono_ns();
 
 // The timer costs ~20 ns per read on some CPUs, more than a cheap MPI call. So a call kind is
@@ -142,7 +144,9 @@ PC_HOT Probe probe_begin(CallId id) {
     p.weight = 1;
   } else {
     uint32_t x = b->rng;
-    x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
     b->rng = x;
     if ((x & (kSampleEvery - 1)) == 0) p.weight = kSampleEvery;
   }
@@ -156,7 +160,8 @@ PC_HOT Probe probe_begin(CallId id) {
 PC_HOT uint64_t probe_clock(const Probe& p) { return p.weight ? now_ticks() : 0; }
 
 // Ends a probe: the call's duration (if timed), its outcome, payload bytes and communicator size.
-PC_HOT void probe_end(const Probe& p, uint64_t t1, bool ok, uint64_t bytes, int comm_size, bool fortran) {
+PC_HOT void probe_end(const Probe& p, uint64_t t1, bool ok, uint64_t bytes, int comm_size,
+                      bool fortran) {
   const uint64_t dt = p.weight ? t1 - p.t0 : 0;
   ThreadBlock* b = p.b;
   CallStats& s = b->calls[p.id];
@@ -223,7 +228,7 @@ void log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 // ------------------------------------------------------------------ modules
 // Every interception module registers one of these (one file per module: mod_<name>.cpp).
 struct Module {
-  const char* name;           // as in PARACLOUD_DISABLE and in the profile's "layers"
+  const char* name;  // as in PARACLOUD_DISABLE and in the profile's "layers"
   Layer layer;
   // Resolves what the module needs; false (with *why set) disables the module.
   bool (*init)(const char** why);

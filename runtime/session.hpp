@@ -18,7 +18,7 @@ enum class ReduceOp { sum, min, max };
 bool reduce_u64(const uint64_t* in, uint64_t* out, int n, ReduceOp op);
 bool allreduce_max_u64(const uint64_t* in, uint64_t* out, int n);
 bool gather_u64(uint64_t value, uint64_t* out);  // out: world_size() values, on rank 0
-void mpi_session_end();    // frees the private communicator (before PMPI_Finalize)
+void mpi_session_end();  // frees the private communicator (before PMPI_Finalize)
 
 // ---- the profile (profile.cpp): reduce (MPI) and write it from rank 0
 void write_profile(bool mpi, uint64_t start_ns, uint64_t end_ns);
