@@ -402,7 +402,7 @@ start_mariadb() {
   if [ ! -d "$RUN/mysql/data/mysql" ]; then
     log "initialising MariaDB in $RUN/mysql/data"
     mariadb-install-db --no-defaults --datadir="$RUN/mysql/data" --user=root \
-      --auth-root-authentication-method=socket --skip-test-db >>"$RUN/log/mariadb-install.log" 2>&1 \
+      --auth-root-authentication-method=socket --skip-test-db --skip-name-resolve >>"$RUN/log/mariadb-install.log" 2>&1 \
       || fail_log "mariadb-install-db failed" "$RUN/log/mariadb-install.log"
   fi
   rm -f "$MYSQL_SOCK"

@@ -64,7 +64,9 @@ emit_deb822() {
   for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
     if [ -f "$f" ]; then sed -n 's/^[[:space:]]*deb[[:space:]]/deb-src /p' "$f"; fi
   done
-} | sort -u >"$priv/sources.list"
+} | awk '{ o = $0; sub(/^deb-src (\[[^]]*\] )?/, ""); split($0, f, " ")
+         # one line per (URI, suite): apt refuses the same source with different Signed-By values
+         if (!((f[1] " " f[2]) in seen)) { seen[f[1] " " f[2]] = 1; print o } }' >"$priv/sources.list"
 [ -s "$priv/sources.list" ] || die "no deb entries found in /etc/apt/sources.list{,.d/*} to derive deb-src lines from"
 log "private deb-src sources: $(wc -l <"$priv/sources.list") line(s)"
 
