@@ -19,6 +19,7 @@ it_setup 280
 # ---------------------------------------------------------------- setup
 W=$IT_DIR
 mkdir -p "$W/acct" "$W/spool"
+cd "$W" || it_fail "cd $W"  # jobs write slurm-N.out here, not in the source tree
 conf=$W/paracloud.conf
 write_conf() {
   cat >"$conf" <<EOF
