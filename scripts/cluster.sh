@@ -399,10 +399,10 @@ start_mariadb() {
   pid=$(pidfile_pid "$RUN/pid/mariadb.pid")
   if pid_alive "$pid" mariadbd; then return 0; fi
   mkdir -p "$RUN/mysql"
-  if [ ! -d "$RUN/mysql/data/mysql" ]; then
+  if [ ! -d "$RUN/mysql/data/mysql" ]; then  # --force: no DNS check (fresh roots cannot resolve the hostname)
     log "initialising MariaDB in $RUN/mysql/data"
     mariadb-install-db --no-defaults --datadir="$RUN/mysql/data" --user=root \
-      --auth-root-authentication-method=socket --skip-test-db --skip-name-resolve >>"$RUN/log/mariadb-install.log" 2>&1 \
+      --auth-root-authentication-method=socket --skip-test-db --skip-name-resolve --force >>"$RUN/log/mariadb-install.log" 2>&1 \
       || fail_log "mariadb-install-db failed" "$RUN/log/mariadb-install.log"
   fi
   rm -f "$MYSQL_SOCK"
