@@ -23,7 +23,7 @@ it_ok() { IT_CHECKS=$((IT_CHECKS + 1)); echo "ok   - $*"; }
 it_bad() { IT_CHECKS=$((IT_CHECKS + 1)); IT_FAILS=$((IT_FAILS + 1)); echo "FAIL - $*"; }
 # it_check WHAT CMD...: runs CMD, records ok/FAIL.
 it_check() { local what=$1; shift; if "$@"; then it_ok "$what"; else it_bad "$what"; fi; }
-it_expect_eq() { if [ "$2" = "$3" ]; then it_ok "$1: $2"; else it_bad "$1: got '$2', expected '$3'"; fi; }
+it_expect_eq() { if [ "$2" = "$3" ]; then it_ok "$1: $2"; else it_bad "$1: got '$2', expected '$3'"; return 1; fi; }
 it_finish() {
   echo "# $((IT_CHECKS - IT_FAILS))/$IT_CHECKS checks passed"
   [ "$IT_FAILS" -eq 0 ] || exit 1
