@@ -72,7 +72,7 @@ scripts/cluster.sh up --run-dir "$run/cluster" --name demo --nodes 2 --cpus-per-
   --plugin-dir "$build/plugins/job_submit/paracloud/.libs:$build/plugins/prep/paracloud/.libs:$build/plugins/jobcomp/paracloud/.libs" \
   --paracloud-conf "$run/paracloud.conf" --plugstack "$run/plugstack.conf" \
   --set JobSubmitPlugins=paracloud --set PrEpPlugins=paracloud --set JobCompType=jobcomp/paracloud
-cleanup() { [ $keep = 1 ] || scripts/cluster.sh down --run-dir "$run/cluster" >/dev/null 2>&1 || true; }
+cleanup() { [ $keep = 1 ] || "$root/scripts/cluster.sh" down --run-dir "$run/cluster" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 eval "$(scripts/cluster.sh env --run-dir "$run/cluster")"
 show sinfo
@@ -116,7 +116,11 @@ done
 show cat "ring-$mpi_job.out"
 
 step "8. The accounting records (one JSON line per job) and the report"
-show cat "$run/log/accounting.jsonl"
+echo "$run/log/accounting.jsonl holds one JSON line per job; the MPI job's record:"
+python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if str(r["job_id"]) == sys.argv[2]: print(json.dumps(r, indent=2, sort_keys=True))' "$run/log/accounting.jsonl" "$mpi_job"
 show pc report jobs --log "$run/log/accounting.jsonl"
 show pc report --by account --log "$run/log/accounting.jsonl"
 show pc bank statement astro
