@@ -37,6 +37,9 @@ void print_man() {
       {"", "Global keys", "Each may appear once in the whole configuration (Include files included)."},
       {"SiteName", "SiteName lines",
        "One line per partner site; the line starts with SiteName= and may carry these keys."},
+      {"PartitionName", "PartitionName lines",
+       "One line per SITE:PARTITION that routing may send jobs to, saying what it can run; a limit that "
+       "is not given is not checked (see ROUTING)."},
       {"PriceName", "PriceName lines",
        "One line per SITE:PARTITION; rates are in major currency units per unit-hour and accept up to "
        "CurrencyDigits+6 decimals. A line without cpu, mem or node prices them at 0; a gres the line "
@@ -73,13 +76,21 @@ void dump(Context& ctx) {
                       {"doc", o.doc}});
     }
     for (const auto& s : cfg.sites)
-      sites.push_back({{"name", s.name}, {"cluster", s.cluster}, {"description", s.description}, {"source", s.where}});
+      sites.push_back({{"name", s.name}, {"cluster", s.cluster}, {"description", s.description}, {"source", s.where},
+                       {"licenses", s.licenses}, {"health_max_age", s.health_max_age},
+                       {"state", s.drained ? "DRAIN" : "UP"}});
+    nlohmann::json partitions = nlohmann::json::array();
+    for (const auto& p : cfg.partitions)
+      partitions.push_back({{"site", p.site}, {"name", p.name}, {"cpu_model", p.cpu_model},
+                            {"features", p.features}, {"gpus", p.gpus}, {"cpus_per_node", p.cpus_per_node},
+                            {"mem_per_node_mb", p.mem_per_node_mb}, {"max_nodes", p.max_nodes},
+                            {"max_time", p.max_time}, {"source", p.where}});
     for (const auto& p : cfg.prices) {
       nlohmann::json rates = nlohmann::json::object();
       for (const auto& [k, r] : p.rates) rates[k] = format_rate(r, cfg.currency);
       prices.push_back({{"site", p.site}, {"partition", p.partition}, {"rates", rates}, {"source", p.where}});
     }
-    print_json({{"file", cfg.path}, {"keys", keys}, {"sites", sites}, {"prices", prices}});
+    print_json({{"file", cfg.path}, {"keys", keys}, {"sites", sites}, {"partitions", partitions}, {"prices", prices}});
     return;
   }
   std::vector<std::vector<std::string>> rows;
@@ -89,6 +100,16 @@ void dump(Context& ctx) {
   }
   for (const auto& s : cfg.sites)
     rows.push_back({"SiteName=" + s.name, "Cluster=" + s.cluster + " Description=" + quoted(s.description), s.where});
+  for (const auto& p : cfg.partitions) {
+    std::string v = "CpuModel=" + quoted(p.cpu_model) + " Features=";
+    for (std::size_t i = 0; i < p.features.size(); ++i) v += (i ? "," : "") + p.features[i];
+    v += " Gpus=";
+    for (auto it = p.gpus.begin(); it != p.gpus.end(); ++it)
+      v += (it == p.gpus.begin() ? "" : ",") + it->first + ":" + std::to_string(it->second);
+    v += " CpusPerNode=" + std::to_string(p.cpus_per_node) + " MemPerNode=" + std::to_string(p.mem_per_node_mb) +
+         " MaxNodes=" + std::to_string(p.max_nodes) + " MaxTime=" + (p.max_time ? format_duration(p.max_time) : "0");
+    rows.push_back({"PartitionName=" + p.site + ":" + p.name, v, p.where});
+  }
   for (const auto& p : cfg.prices) {
     std::string v;
     for (const auto& [k, r] : p.rates) v += (v.empty() ? "" : " ") + k + "=" + format_rate(r, cfg.currency);

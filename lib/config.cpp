@@ -354,11 +354,36 @@ bool valid_name(const std::string& s) {
   return true;
 }
 
+// A normalized list "a:8,b" -> {a: 8, b: default_count}; default_count 0 means the count is required.
+std::map<std::string, std::int64_t> parse_counted_list(const Pair& p, const std::string& list,
+                                                       std::int64_t default_count, const std::string& form) {
+  std::map<std::string, std::int64_t> out;
+  if (list.empty()) return out;
+  for (const auto& item : split(list, ',')) {
+    auto colon = item.find(':');
+    std::string name = item.substr(0, colon);
+    std::string count = colon == std::string::npos ? "" : item.substr(colon + 1);
+    bool count_ok = count.empty() ? default_count > 0
+                                  : count.size() <= 9 && count.find_first_not_of("0123456789") == std::string::npos &&
+                                        std::stoll(count) > 0;
+    if (!valid_name(name) || !count_ok) fail(p.where, p.key, "'" + item + "' is not " + form, form);
+    if (out.count(name)) fail(p.where, p.key, "'" + name + "' listed twice", "each name once");
+    out[name] = count.empty() ? default_count : std::stoll(count);
+  }
+  return out;
+}
+
 }  // namespace
 
 const SiteConf* Config::find_site(const std::string& name) const {
   for (const auto& s : sites)
     if (s.name == name) return &s;
+  return nullptr;
+}
+
+const PartitionConf* Config::find_partition(const std::string& site, const std::string& partition) const {
+  for (const auto& p : partitions)
+    if (p.site == site && p.name == partition) return &p;
   return nullptr;
 }
 
@@ -407,6 +432,8 @@ Config parse_config(const std::string& text, const std::string& filename) {
         std::string what = "unknown key";
         if (find_option("PriceName", p.key) || find_option("SiteName", p.key))
           what += " outside a SiteName or PriceName line";
+        else if (find_option("PartitionName", p.key))
+          what += " outside a PartitionName line";
         else if (!near.empty())
           what += " (did you mean " + near + "?)";
         fail(p.where, p.key, what, "a key listed in paracloud.conf(5)");
@@ -488,10 +515,54 @@ Config parse_config(const std::string& text, const std::string& filename) {
         site.cluster = v;
       } else if (k == "Description") {
         site.description = v;
+      } else if (k == "Licenses") {
+        site.licenses = parse_counted_list(p, v, 1, "NAME[:COUNT] items such as matlab:10,ansys");
+      } else if (k == "HealthMaxAge") {
+        site.health_max_age = std::stoll(v);
+      } else if (k == "State") {
+        site.drained = v == "DRAIN";
       }
     }
     if (site.cluster.empty()) site.cluster = site.name;
     cfg.sites.push_back(site);
+  }
+  for (const auto& obj : objects) {
+    if (!iequals(obj.scope->name, "PartitionName")) continue;
+    const Pair& n = obj.keys.at("PartitionName");
+    auto colon = n.value.find(':');
+    PartitionConf part;
+    part.site = n.value.substr(0, colon);
+    part.name = colon == std::string::npos ? "" : n.value.substr(colon + 1);
+    part.where = n.where;
+    if (colon == std::string::npos || !valid_name(part.site) || !valid_name(part.name))
+      fail(n.where, n.key, "'" + n.value + "' is not SITE:PARTITION", "SITE:PARTITION (e.g. b:gpu)");
+    if (!cfg.find_site(part.site))
+      fail(n.where, n.key, "site '" + part.site + "' has no SiteName line", "a SiteName=" + part.site + " line",
+           "add SiteName=" + part.site + " or fix the site name");
+    if (const PartitionConf* other = cfg.find_partition(part.site, part.name))
+      fail(n.where, n.key, "partition " + n.value + " defined twice (first at " + other->where + ")",
+           "one PartitionName line per SITE:PARTITION");
+    for (const auto& [k, p] : obj.keys) {
+      if (k == "PartitionName") continue;
+      std::string v = normalize(*find_option("PartitionName", k), p, cfg.currency);
+      if (k == "CpuModel") {
+        part.cpu_model = v;
+      } else if (k == "Features") {
+        part.features = v.empty() ? std::vector<std::string>{} : split(v, ',');
+        std::sort(part.features.begin(), part.features.end());
+      } else if (k == "Gpus") {
+        part.gpus = parse_counted_list(p, v, 0, "TYPE:COUNT items such as a100:8,v100:4");
+      } else if (k == "CpusPerNode") {
+        part.cpus_per_node = std::stoll(v);
+      } else if (k == "MemPerNode") {
+        part.mem_per_node_mb = std::stoll(v);
+      } else if (k == "MaxNodes") {
+        part.max_nodes = std::stoll(v);
+      } else if (k == "MaxTime") {
+        part.max_time = parse_duration(v);
+      }
+    }
+    cfg.partitions.push_back(part);
   }
   for (const auto& obj : objects) {
     if (!iequals(obj.scope->name, "PriceName")) continue;
@@ -543,6 +614,13 @@ Config parse_config(const std::string& text, const std::string& filename) {
   cfg.refund_policy.clear();
   if (!cfg.values["RefundPolicy"].empty()) cfg.refund_policy = split(cfg.values["RefundPolicy"], ',');
   cfg.tune_default = cfg.values["TuneDefault"];
+  cfg.route_policy = cfg.values["RoutePolicy"];
+  cfg.route_wait_weight = parse_amount(cfg.values["RouteWaitWeight"], cfg.currency);
+  cfg.route_top_k = std::stoll(cfg.values["RouteTopK"]);
+  cfg.site_state_max_age = std::stoll(cfg.values["SiteStateMaxAge"]);
+  cfg.site_state_dir = cfg.values["SiteStateDir"];
+  cfg.site_query_timeout = std::stoll(cfg.values["SiteQueryTimeout"]);
+  cfg.site_collect_interval = std::stoll(cfg.values["SiteCollectInterval"]);
   return cfg;
 }
 

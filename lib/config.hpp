@@ -23,11 +23,30 @@ struct PriceRule {
   std::string where;                 // "file:line" for messages
 };
 
-// One `SiteName=` line: a partner site, i.e. one Slurm cluster (routing adds more keys later).
+// One `SiteName=` line: a partner site, i.e. one Slurm cluster.
 struct SiteConf {
   std::string name;
   std::string cluster;               // Slurm ClusterName; defaults to name
   std::string description;
+  std::string where;
+  // Routing (router.hpp): licensed software, how old its state may be, whether it takes jobs.
+  std::map<std::string, std::int64_t> licenses = {};  // Licenses=matlab:10,ansys -> {ansys:1, matlab:10}
+  std::int64_t health_max_age = 0;   // HealthMaxAge=, seconds; 0: SiteStateMaxAge
+  bool drained = false;              // State=DRAIN: never routed to
+};
+
+// One `PartitionName=SITE:PARTITION` line: what a partition of a site can run (routing).
+// 0 in a number means "not declared": that limit is not checked.
+struct PartitionConf {
+  std::string site;
+  std::string name;
+  std::string cpu_model;                     // CpuModel=, also matched by --constraint
+  std::vector<std::string> features;         // Features=, sorted, unique
+  std::map<std::string, std::int64_t> gpus;  // Gpus=a100:8 -> {a100: 8} GPUs per node by type
+  std::int64_t cpus_per_node = 0;            // CpusPerNode=
+  std::int64_t mem_per_node_mb = 0;          // MemPerNode=, MB
+  std::int64_t max_nodes = 0;                // MaxNodes=, per job
+  std::int64_t max_time = 0;                 // MaxTime=, seconds
   std::string where;
 };
 
@@ -35,7 +54,7 @@ enum class OptType { string, path, integer, boolean, duration, amount, rate, lis
 const char* to_string(OptType t);
 
 // The one table of every key: global keys (scope "") and the keys of repeated lines
-// (scope "SiteName", "PriceName"). Drives parsing, `paracloud config dump` and paracloud.conf(5).
+// (scope "SiteName", "PartitionName", "PriceName"). Drives parsing, `paracloud config dump` and paracloud.conf(5).
 struct OptionSpec {
   const char* scope;       // "" for global keys, else the name of the line's first key
   const char* name;        // as written in the file (matching is case-insensitive, like Slurm)
@@ -58,6 +77,7 @@ struct Config {
   std::string accounting_log;             // AccountingLog=
   std::string spool_dir;                  // SpoolDir=
   std::vector<SiteConf> sites;
+  std::vector<PartitionConf> partitions;  // PartitionName= lines, in file order
   std::vector<PriceRule> prices;
   // Every global key as finally set (defaults included), by canonical name, for `config dump`
   // and for adapters that read keys added later without a typed field.
@@ -69,8 +89,16 @@ struct Config {
   std::vector<std::string> refund_policy{"NODE_FAIL"}; // RefundPolicy=, upper-case job states
   std::int64_t lien_grace = 3600;                      // LienGrace=, seconds
   std::string tune_default = "profile";                // TuneDefault=: off, profile or auto
+  std::string route_policy = "cheapest";               // RoutePolicy=: cheapest, fastest or balanced
+  Money route_wait_weight = 0;                         // RouteWaitWeight=, minor units per hour of wait
+  std::int64_t route_top_k = 2;                        // RouteTopK=
+  std::int64_t site_state_max_age = 60;                // SiteStateMaxAge=, seconds
+  std::string site_state_dir;                          // SiteStateDir=
+  std::int64_t site_query_timeout = 5;                 // SiteQueryTimeout=, seconds
+  std::int64_t site_collect_interval = 10;             // SiteCollectInterval=, seconds
 
   const SiteConf* find_site(const std::string& name) const;
+  const PartitionConf* find_partition(const std::string& site, const std::string& partition) const;
   // Most specific rule: (site, partition) before (site, "*"); nullptr when none.
   const PriceRule* find_price(const std::string& site, const std::string& partition) const;
   std::string get(const std::string& key) const;  // canonical or any-case name; "" when unset

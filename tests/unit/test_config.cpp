@@ -433,7 +433,9 @@ Test(options, table_is_complete_and_consistent) {
     }
   }
   for (const char* k : {"ClusterName", "Currency", "CurrencyDigits", "LedgerPath", "AccountingLog", "SpoolDir",
-                        "DefaultTimeLimit", "RefundPolicy", "LienGrace", "TuneDefault"})
+                        "DefaultTimeLimit", "RefundPolicy", "LienGrace", "TuneDefault", "RoutePolicy",
+                        "RouteWaitWeight", "RouteTopK", "SiteStateMaxAge", "SiteStateDir", "SiteQueryTimeout",
+                        "SiteCollectInterval"})
     cr_assert_not_null(find_option("", k), "%s missing", k);
   cr_assert_not_null(find_option("PriceName", "gres/gpu"));
   cr_assert_not_null(find_option("PriceName", "GRES/gpu:a100"));
@@ -441,4 +443,88 @@ Test(options, table_is_complete_and_consistent) {
   cr_assert_null(find_option("PriceName", "gres/gpu:a:b"));
   cr_assert_not_null(find_option("siteName", "DESCRIPTION"));
   cr_assert_null(find_option("", "Description"));
+  for (const char* k : {"PartitionName", "CpuModel", "Features", "Gpus", "CpusPerNode", "MemPerNode", "MaxNodes", "MaxTime"})
+    cr_assert_not_null(find_option("PartitionName", k), "PartitionName %s missing", k);
+  for (const char* k : {"Licenses", "HealthMaxAge", "State"})
+    cr_assert_not_null(find_option("SiteName", k), "SiteName %s missing", k);
+}
+
+// ---------------------------------------------------------------- routing keys (issue 4)
+
+Test(config_routing, sites_partitions_and_routing_keys) {
+  Config c = parse_config(
+      "RoutePolicy=Fastest RouteWaitWeight=2.5 RouteTopK=3 SiteStateMaxAge=30\n"
+      "SiteStateDir=/run/paracloud/sites SiteQueryTimeout=2 SiteCollectInterval=15\n"
+      "SiteName=a Licenses=matlab:10,ansys HealthMaxAge=120\n"
+      "SiteName=b State=drain\n"
+      "PartitionName=b:gpu CpuModel=\"Xeon 8480\" Features=ib,avx512,ib Gpus=a100:8,v100:4 CpusPerNode=64 \\\n"
+      "    MemPerNode=512000 MaxNodes=16 MaxTime=2-00:00:00\n"
+      "PartitionName=a:batch\n",
+      "r.conf");
+  assert_str(c.route_policy, "fastest");
+  cr_assert_eq(c.route_wait_weight, 250);
+  cr_assert_eq(c.route_top_k, 3);
+  cr_assert_eq(c.site_state_max_age, 30);
+  assert_str(c.site_state_dir, "/run/paracloud/sites");
+  cr_assert_eq(c.site_query_timeout, 2);
+  cr_assert_eq(c.site_collect_interval, 15);
+  assert_str(c.get("RoutePolicy"), "fastest");
+  cr_assert_eq(c.sites[0].licenses.size(), 2u);
+  cr_assert_eq(c.sites[0].licenses.at("matlab"), 10);
+  cr_assert_eq(c.sites[0].licenses.at("ansys"), 1);
+  cr_assert_eq(c.sites[0].health_max_age, 120);
+  cr_assert_not(c.sites[0].drained);
+  cr_assert(c.sites[1].drained);
+  cr_assert_eq(c.partitions.size(), 2u);
+  const PartitionConf* p = c.find_partition("b", "gpu");
+  cr_assert_not_null(p);
+  assert_str(p->cpu_model, "Xeon 8480");
+  cr_assert_eq(p->features.size(), 2u);  // sorted, unique
+  assert_str(p->features[0], "avx512");
+  assert_str(p->features[1], "ib");
+  cr_assert_eq(p->gpus.at("a100"), 8);
+  cr_assert_eq(p->gpus.at("v100"), 4);
+  cr_assert_eq(p->cpus_per_node, 64);
+  cr_assert_eq(p->mem_per_node_mb, 512000);
+  cr_assert_eq(p->max_nodes, 16);
+  cr_assert_eq(p->max_time, 2 * 86400);
+  assert_str(p->where, "r.conf:5");
+  const PartitionConf* q = c.find_partition("a", "batch");
+  cr_assert(q && q->features.empty() && q->gpus.empty() && q->max_nodes == 0 && q->max_time == 0);
+  cr_assert_null(c.find_partition("a", "gpu"));
+}
+
+Test(config_routing, defaults) {
+  Config c = parse_config("SiteName=a\n", "d.conf");
+  assert_str(c.route_policy, "cheapest");
+  cr_assert_eq(c.route_wait_weight, 100);
+  cr_assert_eq(c.route_top_k, 2);
+  cr_assert_eq(c.site_state_max_age, 60);
+  assert_str(c.site_state_dir, "/var/spool/paracloud/sites");
+  cr_assert_eq(c.site_query_timeout, 5);
+  cr_assert_eq(c.site_collect_interval, 10);
+  cr_assert(c.sites[0].licenses.empty());
+  cr_assert_eq(c.sites[0].health_max_age, 0);
+  cr_assert_not(c.sites[0].drained);
+}
+
+Test(config_routing, errors_name_line_key_and_expectation) {
+  assert_config_error("RoutePolicy=quickest\n", "t.conf:1", "RoutePolicy", "cheapest|fastest|balanced");
+  assert_config_error("RouteTopK=0\n", "t.conf:1", "RouteTopK", "1..64");
+  assert_config_error("SiteStateDir=sites\n", "t.conf:1", "SiteStateDir", "relative");
+  assert_config_error("Features=ib\n", "t.conf:1", "Features", "outside a PartitionName line");
+  assert_config_error("PartitionName=x:batch\n", "t.conf:1", "PartitionName", "no SiteName line");
+  assert_config_error("SiteName=x\nPartitionName=x\n", "t.conf:2", "PartitionName", "SITE:PARTITION");
+  assert_config_error("SiteName=x\nPartitionName=x:*\n", "t.conf:2", "PartitionName", "SITE:PARTITION");
+  assert_config_error("SiteName=x\nPartitionName=x:p\nPartitionName=x:p\n", "t.conf:3", "PartitionName",
+                      "defined twice (first at t.conf:2)");
+  assert_config_error("SiteName=x\nPartitionName=x:p Gpus=a100\n", "t.conf:2", "Gpus", "TYPE:COUNT");
+  assert_config_error("SiteName=x\nPartitionName=x:p Gpus=a100:0\n", "t.conf:2", "Gpus", "TYPE:COUNT");
+  assert_config_error("SiteName=x\nPartitionName=x:p Gpus=a100:2,a100:4\n", "t.conf:2", "Gpus", "listed twice");
+  assert_config_error("SiteName=x\nPartitionName=x:p MaxTime=forever\n", "t.conf:2", "MaxTime", "duration");
+  assert_config_error("SiteName=x\nPartitionName=x:p MaxNodes=0\n", "t.conf:2", "MaxNodes", "out of range");
+  assert_config_error("SiteName=x\nPartitionName=x:p Gpu=a100:2\n", "t.conf:2", "Gpu", "did you mean 'Gpus'");
+  assert_config_error("SiteName=x Licenses=matlab:x\n", "t.conf:1", "Licenses", "NAME[:COUNT]");
+  assert_config_error("SiteName=x State=down\n", "t.conf:1", "State", "UP|DRAIN");
+  assert_config_error("SiteName=x HealthMaxAge=0\n", "t.conf:1", "HealthMaxAge", "out of range");
 }
