@@ -213,6 +213,7 @@ void session_start() {
   Guard g;
   mpi_session_start();
   g_session = true;
+  if (g_settings.mode == Mode::autotune) tune_after_init();
 }
 
 void session_finish() {
@@ -220,6 +221,7 @@ void session_finish() {
   g_session = false;
   g_session_done = true;
   Guard g;
+  if (g_settings.mode == Mode::autotune) tune_finish();
   for (Module* const* m = modules(); *m; m++)
     if ((*m)->finalize != nullptr) (*m)->finalize();
   write_profile(true, g_start_ns, mono_ns());

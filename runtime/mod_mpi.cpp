@@ -53,9 +53,12 @@ bool resolve_handles(const char** why) {
   g_mpi.min = handle<MPI_Op>("ompi_mpi_op_min");
   g_mpi.max = handle<MPI_Op>("ompi_mpi_op_max");
   g_mpi.errors_return = handle<MPI_Errhandler>("ompi_mpi_errors_return");
+  g_mpi.int32 = handle<MPI_Datatype>("ompi_mpi_int");
+  g_mpi.info_null = handle<MPI_Info>("ompi_mpi_info_null");
   resolve_fortran_sentinels();
   if (!g_mpi.comm_world || !g_mpi.comm_null || !g_mpi.datatype_null || !g_mpi.uint64 ||
-      !g_mpi.sum || !g_mpi.min || !g_mpi.max || !g_mpi.errors_return) {
+      !g_mpi.sum || !g_mpi.min || !g_mpi.max || !g_mpi.errors_return || !g_mpi.int32 ||
+      !g_mpi.info_null) {
     *why =
         "Open MPI's predefined handles (ompi_mpi_comm_world, ...) not found: not an Open MPI 4.x "
         "program";

@@ -31,6 +31,8 @@ struct MpiHandles {
   MPI_Datatype datatype_null, uint64, chr;
   MPI_Op sum, min, max;
   MPI_Errhandler errors_return;
+  MPI_Datatype int32;  // MPI_INT (the tuner)
+  MPI_Info info_null;  // the tuner
   // Addresses of the Fortran sentinels (common blocks), in their four name manglings.
   const void* f_in_place[4];
   const void* f_bottom[4];

@@ -23,6 +23,7 @@ namespace pc {
 namespace {
 
 constexpr int kSchemaVersion = 1;
+constexpr int kSchemaMinor = 1;  // 1.1: "minor_version" and "tuning" (PARACLOUD_TUNE=auto)
 
 // ------------------------------------------------------------------ per-rank vector
 // Per used call: the fields below, then per layer kLayerFields, then kScalars.
@@ -148,6 +149,10 @@ class Json {
   void null() {
     value_begin();
     fputs("null", f_);
+  }
+  void raw(const char* json) {  // an already formatted JSON value
+    value_begin();
+    fputs(json, f_);
   }
   void str_or_null(const char* s) {
     if (s && *s)
@@ -313,6 +318,8 @@ void write_json(FILE* f, const Layout& lay, const uint64_t* sum, const uint64_t*
   j.str("paracloud-profile");
   j.key("version");
   j.u64(kSchemaVersion);
+  j.key("minor_version");
+  j.u64(kSchemaMinor);
   j.key("generator");
   j.str("libparacloud_rt " PACKAGE_VERSION);
   char created[32];
@@ -356,6 +363,14 @@ void write_json(FILE* f, const Layout& lay, const uint64_t* sum, const uint64_t*
 
   j.key("mode");
   j.str(mode_name(s.mode));
+  if (s.mode == Mode::autotune && mpi) {
+    char* tuning = tune_profile_json();
+    if (tuning) {
+      j.key("tuning");
+      j.raw(tuning);
+      free(tuning);
+    }
+  }
   j.key("mpi");
   j.boolean(mpi);
   j.key("ranks");
@@ -494,6 +509,16 @@ void write_json(FILE* f, const Layout& lay, const uint64_t* sum, const uint64_t*
 }
 
 }  // namespace
+
+void app_identity(char* build_id, size_t build_id_len, char* hash, size_t hash_len) {
+  BuildId id;
+  dl_iterate_phdr(find_build_id, &id);
+  snprintf(build_id, build_id_len, "%s", id.hex);
+  uint64_t h = 0;
+  if (hash_len) *hash = '\0';
+  if (!*id.hex && exe_hash(settings().exe, &h))
+    snprintf(hash, hash_len, "fnv1a64:%016llx", static_cast<unsigned long long>(h));
+}
 
 void write_profile(bool mpi, uint64_t start_ns, uint64_t end_ns) {
   const double ns_tick = ns_per_tick();

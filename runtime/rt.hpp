@@ -252,7 +252,10 @@ void session_start();        // in MPI_Init*, after a successful PMPI_Init*
 void session_finish();       // in MPI_Finalize, before PMPI_Finalize
 bool posix_armed();          // files opened now are tracked
 
-// Autotuner hook (PARACLOUD_TUNE=auto): called before PMPI_Init; a later issue fills it in.
+// Autotuner hooks (PARACLOUD_TUNE=auto): before PMPI_Init (tune.cpp: the Open MPI rules file),
+// after a successful PMPI_Init and before PMPI_Finalize (coll/tuner.cpp: tuned dispatch, store).
 void tune_before_init();
+void tune_after_init();
+void tune_finish();
 
 }  // namespace pc

@@ -22,5 +22,10 @@ void mpi_session_end();  // frees the private communicator (before PMPI_Finalize
 
 // ---- the profile (profile.cpp): reduce (MPI) and write it from rank 0
 void write_profile(bool mpi, uint64_t start_ns, uint64_t end_ns);
+// The executable's GNU build-id (hex) or, without one, "fnv1a64:<hex>" of its bytes in hash.
+void app_identity(char* build_id, size_t build_id_len, char* hash, size_t hash_len);
+
+// ---- the tuner (coll/tuner.cpp): the profile's "tuning" object, malloc'd JSON (null: none)
+char* tune_profile_json();
 
 }  // namespace pc

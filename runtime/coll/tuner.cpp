@@ -1,0 +1,759 @@
+// The online collective tuner: per (collective, communicator size, ranks per node, size bucket,
+// datatype class) it explores the applicable algorithms in rounds, agrees on one winner with one
+// PMPI_Allreduce (max over ranks) per round, then exploits it; decisions from the tuning store are
+// used without exploring. Calls it cannot handle safely go to the library's own collective.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../session.hpp"
+#include "coll.hpp"
+#include "store_capi.h"
+#include "tuner.hpp"
+
+namespace pc {
+
+std::atomic<bool> g_tune_on{false};
+
+using namespace coll;
+
+namespace {
+
+// ------------------------------------------------------------------ settings
+enum DtClass : uint8_t { kDtInt, kDtFloat, kDtPair, kDtBytes, kDtClassCount };
+const char* const kDtNames[kDtClassCount] = {"int", "float", "pair", "bytes"};
+
+// Agreed settings: rank 0's environment, broadcast at start-up so that every rank tunes alike.
+struct TuneSettings {
+  int force[kCollCount];  // algorithm index forced per collective (PARACLOUD_TUNE_FORCE), or -1
+  int reproducible;       // PARACLOUD_TUNE_REPRODUCIBLE=1
+  int rounds;             // exploration rounds at most (PARACLOUD_TUNE_ROUNDS, default 3)
+  double budget;          // exploration overhead <= budget x run time (PARACLOUD_TUNE_BUDGET)
+  int ndecisions;         // decisions from the store (g_store)
+};
+TuneSettings g_set;
+constexpr int kMaxStore = 1024;
+pc_tune_decision* g_store = nullptr;  // g_set.ndecisions agreed decisions from the store
+char g_store_loaded[1024] = "";
+char g_store_saved[1024] = "";
+const char* g_off_reason = nullptr;  // why tuned dispatch is off (profile)
+
+// Test-only knobs, read per rank (never agreed: they exist to make ranks disagree).
+uint64_t g_noise_ns = 0;  // PARACLOUD_TUNE_TEST_NOISE: random delay [0, ns) before each explored call
+int g_fake_node_size = 0;  // PARACLOUD_TUNE_TEST_NODE_SIZE: node = rank / k instead of the host
+uint32_t g_noise_rng = 1;
+
+int g_keyval = MPI_KEYVAL_INVALID;
+bool g_finalizing = false;
+uint64_t g_init_ns = 0;
+int g_world_rank = 0;
+CommInfo g_native_marker;  // attribute value of communicators the tuner leaves alone
+
+// ------------------------------------------------------------------ datatypes
+struct TypeClass {
+  MPI_Datatype t;
+  DtClass c;
+};
+TypeClass g_types[80];
+int g_ntypes = 0;
+
+void add_types(const char* names, DtClass c) {
+  char buf[64];
+  while (*names) {
+    const char* end = strchr(names, ' ');
+    const size_t len = end ? static_cast<size_t>(end - names) : strlen(names);
+    snprintf(buf, sizeof(buf), "ompi_mpi_%.*s", static_cast<int>(len), names);
+    MPI_Datatype t = reinterpret_cast<MPI_Datatype>(data_symbol(buf));
+    if (t && g_ntypes < static_cast<int>(sizeof(g_types) / sizeof(g_types[0])))
+      g_types[g_ntypes++] = TypeClass{t, c};
+    if (!end) break;
+    names = end + 1;
+  }
+}
+
+void init_types() {
+  // Every predefined datatype of Open MPI 4.1 (mpi.h) but MPI_LB/MPI_UB/MPI_DATATYPE_NULL.
+  // "int": results are exact under any predefined op (reduction order cannot change them).
+  add_types("char signed_char unsigned_char byte short unsigned_short int unsigned long "
+            "unsigned_long long_long_int unsigned_long_long wchar packed cxx_bool logical "
+            "character integer logical1 logical2 logical4 logical8 integer1 integer2 integer4 "
+            "integer8 integer16 int8_t uint8_t int16_t uint16_t int32_t uint32_t int64_t uint64_t "
+            "aint offset count c_bool",
+            kDtInt);
+  add_types("float double long_double cxx_cplex cxx_dblcplex cxx_ldblcplex real dblprec cplex "
+            "dblcplex ldblcplex real2 real4 real8 real16 complex8 complex16 complex32 "
+            "c_float_complex c_double_complex c_long_double_complex",
+            kDtFloat);
+  // Pair types are only reduced with MINLOC/MAXLOC, whose result does not depend on the order.
+  add_types("2int 2integer 2real 2dblprec 2cplex 2dblcplex float_int double_int longdbl_int "
+            "short_int long_int",
+            kDtPair);
+}
+
+// The class of a predefined datatype, or -1 for a derived one (those go to the native collective).
+int type_class(MPI_Datatype t) {
+  for (int i = 0; i < g_ntypes; i++)
+    if (g_types[i].t == t) return g_types[i].c;
+  return -1;
+}
+
+int bucket_of(uint64_t bytes) { return bytes ? 63 - __builtin_clzll(bytes) : -1; }
+
+// ------------------------------------------------------------------ per-communicator state
+constexpr int kMaxCand = 8;
+constexpr int kMaxKeys = 256;
+
+struct Key {
+  uint8_t coll, dtclass;
+  int16_t bucket;
+  int32_t comm_size, rpn;
+  bool operator==(const Key& o) const {
+    return coll == o.coll && dtclass == o.dtclass && bucket == o.bucket &&
+           comm_size == o.comm_size && rpn == o.rpn;
+  }
+};
+
+enum Source : uint8_t { kExploring, kExplored, kFromStore };
+
+struct KeyState {
+  Key key;
+  Source source;
+  int8_t ncand;
+  int8_t pos;     // next position in the current round (over alive candidates)
+  int16_t round;  // rounds completed
+  int16_t cand[kMaxCand];  // algorithm indices, ordered by name (the tie-break order)
+  bool alive[kMaxCand];
+  uint64_t round_ns[kMaxCand];  // this rank's time of each candidate in the current round
+  uint64_t best_ns[kMaxCand];   // agreed: min over rounds of (max over ranks)
+  int winner;                   // algorithm index once decided
+  uint64_t calls, explore_calls;
+  uint64_t overhead_ns;  // agreed extra time spent on slower candidates
+};
+
+}  // namespace
+namespace coll {
+struct TuneState {
+  TuneState* next;  // all states ever created (kept after MPI_Comm_free for the profile)
+  int nkeys;
+  KeyState keys[kMaxKeys];
+};
+}  // namespace coll
+namespace {
+std::atomic<TuneState*> g_states{nullptr};
+
+// ------------------------------------------------------------------ communicators
+int delete_attr(MPI_Comm, int, void* value, void*) {
+  CommInfo* ci = static_cast<CommInfo*>(value);
+  if (ci == nullptr || ci == &g_native_marker) return MPI_SUCCESS;
+  // The application frees its communicator (collectively): free the private ones with it. During
+  // MPI_Finalize they go with the library.
+  if (!g_finalizing) {
+    if (ci->leaders != g_mpi.comm_null) P.comm_free(&ci->leaders);
+    if (ci->node != g_mpi.comm_null) P.comm_free(&ci->node);
+    P.comm_free(&ci->comm);
+  }
+  free(ci);  // its TuneState stays in g_states
+  return MPI_SUCCESS;
+}
+
+int copy_attr(MPI_Comm, int, void*, void*, void*, int* flag) {
+  *flag = 0;  // a duplicate gets its own private communicator on its first collective
+  return MPI_SUCCESS;
+}
+
+// Builds the private duplicate and the node structure. Collective over comm: called only from a
+// collective call that every rank of comm makes, with the same outcome on every rank.
+CommInfo* create_info(MPI_Comm comm) {
+  CommInfo* ci = static_cast<CommInfo*>(calloc(1, sizeof(CommInfo)));
+  TuneState* ts = static_cast<TuneState*>(calloc(1, sizeof(TuneState)));
+  if (!ci || !ts || P.comm_dup(comm, &ci->comm) != MPI_SUCCESS) {
+    // Out of memory on one rank is not agreed: the ranks may now diverge. Log it loudly.
+    log("tuner: cannot set up a communicator (out of memory or MPI_Comm_dup failed): "
+        "collectives on it go to the library");
+    free(ci);
+    free(ts);
+    return &g_native_marker;
+  }
+  P.comm_rank(ci->comm, &ci->rank);
+  P.comm_size(ci->comm, &ci->size);
+  int rc = g_fake_node_size > 0
+               ? P.comm_split(ci->comm, ci->rank / g_fake_node_size, ci->rank, &ci->node)
+               : P.comm_split_type(ci->comm, MPI_COMM_TYPE_SHARED, ci->rank, g_mpi.info_null,
+                                   &ci->node);
+  if (rc == MPI_SUCCESS) {
+    P.comm_rank(ci->node, &ci->node_rank);
+    P.comm_size(ci->node, &ci->node_size);
+    rc = P.comm_split(ci->comm, ci->node_rank == 0 ? 0 : MPI_UNDEFINED, ci->rank, &ci->leaders);
+  }
+  int in[2] = {ci->node_size, ci->node_rank == 0 ? 1 : 0}, out[2] = {0, 0};
+  if (rc == MPI_SUCCESS) rc = P.allreduce(&in[0], &out[0], 1, g_mpi.int32, g_mpi.max, ci->comm);
+  if (rc == MPI_SUCCESS) rc = P.allreduce(&in[1], &out[1], 1, g_mpi.int32, g_mpi.sum, ci->comm);
+  ci->ranks_per_node = out[0];
+  ci->nodes = out[1];
+  if (rc != MPI_SUCCESS) {
+    log("tuner: node structure of a communicator failed: its collectives go to the library");
+    ci->ranks_per_node = 0;  // never hierarchical
+  }
+  ci->tune = ts;
+  TuneState* head = g_states.load(std::memory_order_relaxed);
+  do {
+    ts->next = head;
+  } while (!g_states.compare_exchange_weak(head, ts));
+  return ci;
+}
+
+// The tuner's view of comm, or nullptr when its collectives go to the library (intercommunicator,
+// a single rank, set-up failure).
+CommInfo* comm_info(MPI_Comm comm) {
+  void* value = nullptr;
+  int flag = 0;
+  if (P.comm_get_attr(comm, g_keyval, &value, &flag) != MPI_SUCCESS) return nullptr;
+  CommInfo* ci = static_cast<CommInfo*>(value);
+  if (!flag) {
+    int inter = 0, size = 0;
+    P.comm_test_inter(comm, &inter);
+    P.comm_size(comm, &size);
+    ci = inter || size < 2 ? &g_native_marker : create_info(comm);
+    P.comm_set_attr(comm, g_keyval, ci);
+  }
+  return ci == &g_native_marker ? nullptr : ci;
+}
+
+// ------------------------------------------------------------------ choosing
+bool allowed(const Algorithm& alg, const Args& a, int dtclass) {
+  if (alg.run && g_set.reproducible && !alg.reproducible && dtclass != kDtInt && dtclass != kDtPair)
+    return false;  // PARACLOUD_TUNE_REPRODUCIBLE: native's reduction order unless exact
+  return alg.applies == nullptr || alg.applies(a);
+}
+
+KeyState* new_key(CommInfo& ci, const Key& k, const Args& a) {
+  TuneState& ts = *ci.tune;
+  if (ts.nkeys >= kMaxKeys) return nullptr;  // same on every rank: same call sequence
+  KeyState& s = ts.keys[ts.nkeys++];
+  memset(&s, 0, sizeof(s));
+  s.key = k;
+  s.winner = -1;
+  for (int i = 0; i < g_set.ndecisions; i++) {
+    const pc_tune_decision& d = g_store[i];
+    if (strcmp(d.collective, kCollNames[k.coll]) || d.comm_size != k.comm_size ||
+        d.ranks_per_node != k.rpn || d.bucket != k.bucket || strcmp(d.dtype, kDtNames[k.dtclass]))
+      continue;
+    const int idx = find_algorithm(static_cast<Coll>(k.coll), d.algorithm);
+    if (idx >= 0 && allowed(algorithms()[idx], a, k.dtclass)) {
+      s.source = kFromStore;
+      s.winner = idx;
+      return &s;
+    }
+  }
+  // Candidates: the applicable algorithms of this collective, ordered by name.
+  const Algorithm* algs = algorithms();
+  for (int i = 0; i < algorithm_count() && s.ncand < kMaxCand; i++) {
+    if (algs[i].coll != k.coll || !allowed(algs[i], a, k.dtclass)) continue;
+    int j = s.ncand++;
+    while (j > 0 && strcmp(algs[s.cand[j - 1]].name, algs[i].name) > 0) {
+      s.cand[j] = s.cand[j - 1];
+      j--;
+    }
+    s.cand[j] = static_cast<int16_t>(i);
+  }
+  for (int i = 0; i < s.ncand; i++) s.alive[i] = true;
+  s.source = kExploring;
+  if (s.ncand == 1) {
+    s.source = kExplored;
+    s.winner = s.cand[0];
+  }
+  return &s;
+}
+
+KeyState* key_state(CommInfo& ci, const Key& k, const Args& a) {
+  TuneState& ts = *ci.tune;
+  for (int i = 0; i < ts.nkeys; i++)
+    if (ts.keys[i].key == k) return &ts.keys[i];
+  return new_key(ci, k, a);
+}
+
+// The candidate slot to run now (exploring), -1 once decided.
+int exploring_slot(const KeyState& s) {
+  if (s.source != kExploring) return -1;
+  int n = 0;
+  for (int i = 0; i < s.ncand; i++)
+    if (s.alive[i] && n++ == s.pos) return i;
+  return -1;
+}
+
+// End of a round: agree on the times (max over ranks), prune, maybe decide. Collective over ci.
+void end_round(CommInfo& ci, KeyState& s) {
+  uint64_t in[kMaxCand + 1], out[kMaxCand + 1];
+  for (int i = 0; i < s.ncand; i++) in[i] = s.alive[i] ? s.round_ns[i] : 0;
+  in[s.ncand] = mono_ns() - g_init_ns;
+  if (P.allreduce(in, out, s.ncand + 1, g_mpi.uint64, g_mpi.max, ci.comm) != MPI_SUCCESS) {
+    memcpy(out, in, sizeof(in));  // cannot agree: keep exploring is unsafe, take native
+    s.source = kExplored;
+    s.winner = s.cand[0];
+    for (int i = 0; i < s.ncand; i++)
+      if (algorithms()[s.cand[i]].run == nullptr) s.winner = s.cand[i];
+    return;
+  }
+  uint64_t round_min = UINT64_MAX;
+  for (int i = 0; i < s.ncand; i++)
+    if (s.alive[i] && out[i] < round_min) round_min = out[i];
+  for (int i = 0; i < s.ncand; i++) {
+    if (!s.alive[i]) continue;
+    s.overhead_ns += out[i] - round_min;
+    if (s.round == 0 || out[i] < s.best_ns[i]) s.best_ns[i] = out[i];
+    s.round_ns[i] = 0;
+  }
+  s.round++;
+  s.pos = 0;
+  uint64_t best = UINT64_MAX;
+  int winner = -1, alive = 0;
+  for (int i = 0; i < s.ncand; i++) {
+    if (!s.alive[i]) continue;
+    if (s.best_ns[i] < best) best = s.best_ns[i], winner = i;  // ties: first by name
+  }
+  // Adaptive pruning: from the second round on, drop candidates over twice the best.
+  for (int i = 0; i < s.ncand; i++) {
+    if (s.alive[i] && s.round >= 2 && s.best_ns[i] > 2 * best) s.alive[i] = false;
+    alive += s.alive[i];
+  }
+  // Bounded cost: the overhead so far against the budget share of the run (at least 1 s of run).
+  const uint64_t elapsed = out[s.ncand] > 1000000000u ? out[s.ncand] : 1000000000u;
+  const bool over_budget = static_cast<double>(s.overhead_ns) > g_set.budget * elapsed;
+  if (s.round >= g_set.rounds || alive <= 1 || over_budget) {
+    s.source = kExplored;
+    s.winner = s.cand[winner];
+  }
+}
+
+void noise_delay() {
+  uint32_t x = g_noise_rng;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  g_noise_rng = x;
+  const uint64_t until = mono_ns() + x % g_noise_ns;
+  while (mono_ns() < until) {
+  }
+}
+
+// Runs one call: native (`native`) or the chosen algorithm (prepare + run), exploring as needed.
+template <typename Native, typename Prepare>
+int dispatch(Coll coll, CommInfo* ci, Args& a, uint64_t bytes, int dtclass, Native native,
+             Prepare prepare) {
+  a.ci = ci;
+  int idx = g_set.force[coll];
+  KeyState* s = nullptr;
+  int slot = -1;
+  if (idx >= 0) {
+    if (!allowed(algorithms()[idx], a, dtclass)) idx = -1;  // forced but not applicable: native
+  } else {
+    const Key k{static_cast<uint8_t>(coll), static_cast<uint8_t>(dtclass),
+                static_cast<int16_t>(coll == kBarrier ? -1 : bucket_of(bytes)), ci->size,
+                ci->ranks_per_node};
+    s = key_state(*ci, k, a);
+    if (s != nullptr) {
+      s->calls++;
+      slot = exploring_slot(*s);
+      idx = slot >= 0 ? s->cand[slot] : s->winner;
+    }
+  }
+  const Algorithm* alg = idx >= 0 ? &algorithms()[idx] : nullptr;
+  // A decided algorithm that does not fit this call's arguments (Bruck's alltoall with different
+  // send and receive blocks) runs native instead.
+  if (alg && alg->applies && !alg->applies(a)) alg = nullptr;
+  auto run = [&] {
+    if (!alg || !alg->run) return native();
+    const int rc = prepare(a);
+    return rc == MPI_SUCCESS ? alg->run(a) : rc;
+  };
+  if (slot < 0) return run();
+  if (g_noise_ns) noise_delay();
+  const uint64_t t0 = mono_ns();
+  const int rc = run();
+  s->round_ns[slot] += mono_ns() - t0;
+  s->explore_calls++;
+  s->pos++;
+  int alive = 0;
+  for (int i = 0; i < s->ncand; i++) alive += s->alive[i];
+  if (s->pos >= alive) end_round(*ci, *s);
+  return rc;
+}
+
+MPI_Aint extent_of(MPI_Datatype t) {
+  MPI_Aint lb = 0, extent = 0;
+  P.type_get_extent(t, &lb, &extent);
+  return extent;
+}
+
+// Reductions: predefined datatype, commutative op, something to reduce.
+int reduction_class(int count, MPI_Datatype dt, MPI_Op op) {
+  if (count <= 0) return -1;
+  const int c = type_class(dt);
+  int commutative = 0;
+  if (c < 0 || P.op_commutative(op, &commutative) != MPI_SUCCESS || !commutative) return -1;
+  return c;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ tuned entry points
+int tuned_MPI_Allreduce(decltype(&PMPI_Allreduce) real, const void* sbuf, void* rbuf, int count,
+                        MPI_Datatype dt, MPI_Op op, MPI_Comm comm) {
+  auto native = [&] { return real(sbuf, rbuf, count, dt, op, comm); };
+  const int c = reduction_class(count, dt, op);
+  CommInfo* ci = c >= 0 ? comm_info(comm) : nullptr;
+  if (!ci) return native();
+  Args a{};
+  a.sbuf = sbuf, a.rbuf = rbuf, a.count = count, a.dt = dt, a.op = op, a.extent = extent_of(dt);
+  auto prepare = [&](Args& x) {
+    if (sbuf != MPI_IN_PLACE) memcpy(rbuf, sbuf, static_cast<size_t>(count) * x.extent);
+    return MPI_SUCCESS;
+  };
+  return dispatch(kAllreduce, ci, a, static_cast<uint64_t>(count) * tsize(dt), c, native, prepare);
+}
+
+int tuned_MPI_Reduce(decltype(&PMPI_Reduce) real, const void* sbuf, void* rbuf, int count,
+                     MPI_Datatype dt, MPI_Op op, int root, MPI_Comm comm) {
+  auto native = [&] { return real(sbuf, rbuf, count, dt, op, root, comm); };
+  const int c = reduction_class(count, dt, op);
+  CommInfo* ci = c >= 0 ? comm_info(comm) : nullptr;
+  if (!ci || root < 0 || root >= ci->size) return native();
+  Args a{};
+  a.count = count, a.dt = dt, a.op = op, a.root = root, a.extent = extent_of(dt);
+  // Every rank accumulates in a working copy: the root in rbuf, the others in scratch.
+  const size_t bytes = static_cast<size_t>(count) * static_cast<size_t>(a.extent);
+  const bool is_root = ci->rank == root;
+  void* work = nullptr;
+  auto prepare = [&](Args& x) {
+    if (!is_root) work = malloc(bytes);
+    if (!is_root && !work) return MPI_ERR_NO_MEM;
+    x.rbuf = is_root ? rbuf : work;
+    if (!is_root || sbuf != MPI_IN_PLACE) memcpy(x.rbuf, sbuf, bytes);
+    return MPI_SUCCESS;
+  };
+  const int rc =
+      dispatch(kReduce, ci, a, static_cast<uint64_t>(count) * tsize(dt), c, native, prepare);
+  free(work);
+  return rc;
+}
+
+int tuned_MPI_Bcast(decltype(&PMPI_Bcast) real, void* buf, int count, MPI_Datatype dt, int root,
+                    MPI_Comm comm) {
+  auto native = [&] { return real(buf, count, dt, root, comm); };
+  const uint64_t bytes = count > 0 ? static_cast<uint64_t>(count) * tsize(dt) : 0;
+  CommInfo* ci = bytes && type_class(dt) >= 0 ? comm_info(comm) : nullptr;
+  if (!ci || root < 0 || root >= ci->size) return native();
+  Args a{};
+  a.rbuf = buf, a.count = count, a.dt = dt, a.root = root, a.extent = extent_of(dt);
+  return dispatch(kBcast, ci, a, bytes, kDtBytes, native, [](Args&) { return MPI_SUCCESS; });
+}
+
+int tuned_MPI_Allgather(decltype(&PMPI_Allgather) real, const void* sbuf, int scount,
+                        MPI_Datatype stype, void* rbuf, int rcount, MPI_Datatype rtype,
+                        MPI_Comm comm) {
+  auto native = [&] { return real(sbuf, scount, stype, rbuf, rcount, rtype, comm); };
+  const uint64_t bytes = rcount > 0 ? static_cast<uint64_t>(rcount) * tsize(rtype) : 0;
+  const bool named = type_class(rtype) >= 0 && (sbuf == MPI_IN_PLACE || type_class(stype) >= 0);
+  CommInfo* ci = bytes && named ? comm_info(comm) : nullptr;
+  if (!ci) return native();
+  Args a{};
+  a.rbuf = rbuf, a.count = rcount, a.dt = rtype, a.extent = extent_of(rtype);
+  auto prepare = [&](Args& x) {
+    char* mine = at(rbuf, 1L * x.ci->rank * rcount, x.extent);
+    if (sbuf == MPI_IN_PLACE) return MPI_SUCCESS;
+    if (stype == rtype && scount == rcount) {
+      memcpy(mine, sbuf, static_cast<size_t>(rcount) * x.extent);
+      return MPI_SUCCESS;
+    }
+    return P.sendrecv(sbuf, scount, stype, x.ci->rank, kTag, mine, rcount, rtype, x.ci->rank,
+                      kTag, x.ci->comm, MPI_STATUS_IGNORE);
+  };
+  return dispatch(kAllgather, ci, a, bytes, kDtBytes, native, prepare);
+}
+
+int tuned_MPI_Alltoall(decltype(&PMPI_Alltoall) real, const void* sbuf, int scount,
+                       MPI_Datatype stype, void* rbuf, int rcount, MPI_Datatype rtype,
+                       MPI_Comm comm) {
+  auto native = [&] { return real(sbuf, scount, stype, rbuf, rcount, rtype, comm); };
+  const uint64_t bytes = rcount > 0 ? static_cast<uint64_t>(rcount) * tsize(rtype) : 0;
+  // MPI_IN_PLACE (all ranks or none) goes to the library.
+  const bool named = sbuf != MPI_IN_PLACE && type_class(rtype) >= 0 && type_class(stype) >= 0;
+  CommInfo* ci = bytes && named ? comm_info(comm) : nullptr;
+  if (!ci) return native();
+  Args a{};
+  a.sbuf = sbuf, a.rbuf = rbuf, a.count = rcount, a.dt = rtype, a.scount = scount,
+  a.stype = stype, a.extent = extent_of(rtype), a.sextent = extent_of(stype);
+  return dispatch(kAlltoall, ci, a, bytes, kDtBytes, native, [](Args&) { return MPI_SUCCESS; });
+}
+
+int tuned_MPI_Barrier(decltype(&PMPI_Barrier) real, MPI_Comm comm) {
+  auto native = [&] { return real(comm); };
+  CommInfo* ci = comm_info(comm);
+  if (!ci) return native();
+  Args a{};
+  return dispatch(kBarrier, ci, a, 0, kDtBytes, native, [](Args&) { return MPI_SUCCESS; });
+}
+
+// ------------------------------------------------------------------ session
+namespace {
+
+void parse_force(const char* v) {
+  for (int c = 0; c < kCollCount; c++) g_set.force[c] = -1;
+  if (!v) return;
+  char buf[512];
+  snprintf(buf, sizeof(buf), "%s", v);
+  char* save = nullptr;
+  for (char* item = strtok_r(buf, ",", &save); item; item = strtok_r(nullptr, ",", &save)) {
+    char* colon = strchr(item, ':');
+    int c = 0;
+    if (colon) {
+      *colon = '\0';
+      for (c = 0; c < kCollCount && strcmp(kCollNames[c], item); c++) {
+      }
+    }
+    const int idx = colon && c < kCollCount ? find_algorithm(static_cast<Coll>(c), colon + 1) : -1;
+    if (idx < 0) {
+      log("PARACLOUD_TUNE_FORCE item '%s%s%s' is not collective:algorithm (e.g. allreduce:ring): "
+          "ignored",
+          item, colon ? ":" : "", colon ? colon + 1 : "");
+      continue;
+    }
+    g_set.force[c] = idx;
+  }
+}
+
+double env_double(const char* name, double dflt, double lo, double hi) {
+  const char* v = getenv(name);
+  if (!v || !*v) return dflt;
+  char* end = nullptr;
+  const double d = strtod(v, &end);
+  if (*end || d < lo || d > hi) {
+    log("%s='%s' is not a number in [%g, %g]: using %g", name, v, lo, hi, dflt);
+    return dflt;
+  }
+  return d;
+}
+
+}  // namespace
+
+int tune_store_load(int ranks, int rpn, pc_tune_decision* out, int max, char* loaded, size_t len);
+bool tune_store_save(int ranks, int rpn, const pc_tune_decision* d, int n, char* path, size_t len);
+
+void tune_after_init() {
+  const char* missing = nullptr;
+  g_init_ns = mono_ns();
+  if (!live(kLayerMpi) || g_mpi.comm_world == nullptr) {
+    g_off_reason = "the mpi module is disabled";
+    return;
+  }
+  if (!resolve_pmpi(&missing)) {
+    g_off_reason = "a PMPI function is missing";
+    log("tuner disabled: %s not found", missing);
+    return;
+  }
+  int provided = 0;
+  P.query_thread(&provided);
+  if (provided == MPI_THREAD_MULTIPLE) {
+    // Collectives may run concurrently on several threads: the tuner's per-call choices could
+    // differ between ranks, so every collective goes to the library.
+    g_off_reason = "MPI_THREAD_MULTIPLE: collectives go to the library";
+    return;
+  }
+  init_types();
+  if (P.comm_create_keyval(copy_attr, delete_attr, &g_keyval, nullptr) != MPI_SUCCESS) {
+    g_off_reason = "MPI_Comm_create_keyval failed";
+    return;
+  }
+  const char* noise = getenv("PARACLOUD_TUNE_TEST_NOISE");
+  g_noise_ns = noise ? strtoull(noise, nullptr, 10) : 0;
+  const char* fake = getenv("PARACLOUD_TUNE_TEST_NODE_SIZE");
+  g_fake_node_size = fake ? atoi(fake) : 0;
+  P.comm_rank(g_mpi.comm_world, &g_world_rank);
+  g_noise_rng = 0x9e3779b9u ^ static_cast<uint32_t>(g_world_rank * 2654435761u);
+  if (!g_noise_rng) g_noise_rng = 1;
+
+  // Rank 0's settings and store decisions, broadcast on the world's private duplicate.
+  CommInfo* world = comm_info(g_mpi.comm_world);
+  g_store = static_cast<pc_tune_decision*>(calloc(kMaxStore, sizeof(pc_tune_decision)));
+  if (g_world_rank == 0) {
+    parse_force(getenv("PARACLOUD_TUNE_FORCE"));
+    const char* r = getenv("PARACLOUD_TUNE_REPRODUCIBLE");
+    g_set.reproducible = r && !strcmp(r, "1");
+    g_set.rounds = static_cast<int>(env_double("PARACLOUD_TUNE_ROUNDS", 3, 1, 100));
+    g_set.budget = env_double("PARACLOUD_TUNE_BUDGET", 0.02, 0, 1);
+    g_set.ndecisions = 0;
+    int size = 1;
+    P.comm_size(g_mpi.comm_world, &size);
+    if (g_store && world)
+      g_set.ndecisions = std::max(0, tune_store_load(size, world->ranks_per_node, g_store,
+                                                     kMaxStore, g_store_loaded,
+                                                     sizeof(g_store_loaded)));
+  }
+  if (world == nullptr) {  // a world of one: nothing to agree on
+    g_tune_on.store(true);
+    return;
+  }
+  if (!g_store || P.bcast(&g_set, sizeof(g_set), g_mpi.chr, 0, world->comm) != MPI_SUCCESS ||
+      (g_set.ndecisions > 0 &&
+       P.bcast(g_store, static_cast<int>(sizeof(pc_tune_decision)) * g_set.ndecisions, g_mpi.chr,
+               0, world->comm) != MPI_SUCCESS)) {
+    g_off_reason = "cannot agree on the settings";
+    log("tuner disabled: broadcast of the settings failed");
+    return;
+  }
+  g_tune_on.store(true);
+}
+
+namespace {
+
+// Every decision this rank knows (decided keys of every communicator it saw).
+template <typename F>
+void for_each_decided(F f) {
+  for (TuneState* ts = g_states.load(); ts; ts = ts->next)
+    for (int i = 0; i < ts->nkeys; i++)
+      if (ts->keys[i].source != kExploring && ts->keys[i].winner >= 0) f(ts->keys[i]);
+}
+
+void to_decision(const KeyState& s, pc_tune_decision& d) {
+  memset(&d, 0, sizeof(d));
+  snprintf(d.collective, sizeof(d.collective), "%s", kCollNames[s.key.coll]);
+  d.comm_size = s.key.comm_size;
+  d.ranks_per_node = s.key.rpn;
+  d.bucket = s.key.bucket;
+  snprintf(d.dtype, sizeof(d.dtype), "%s", kDtNames[s.key.dtclass]);
+  snprintf(d.algorithm, sizeof(d.algorithm), "%s", algorithms()[s.winner].name);
+  snprintf(d.source, sizeof(d.source), "%s", s.source == kFromStore ? "store" : "explore");
+  for (int i = 0; i < s.ncand; i++)
+    if (s.cand[i] == s.winner && s.best_ns[i]) d.time_us = s.best_ns[i] / 1000.0;
+  d.calls = s.calls;
+}
+
+// PARACLOUD_TUNE_TEST_TRACE=PREFIX: every rank writes its decisions to PREFIX.<world rank>.
+void write_trace() {
+  const char* prefix = getenv("PARACLOUD_TUNE_TEST_TRACE");
+  if (!prefix || !*prefix) return;
+  char path[4096];
+  snprintf(path, sizeof(path), "%s.%d", prefix, g_world_rank);
+  FILE* f = fopen(path, "w");
+  if (!f) return;
+  uint64_t explore = 0;
+  for (TuneState* ts = g_states.load(); ts; ts = ts->next)
+    for (int i = 0; i < ts->nkeys; i++) {
+      const KeyState& s = ts->keys[i];
+      explore += s.explore_calls;
+      fprintf(f, "%s size=%d rpn=%d bucket=%d dtype=%s -> %s (%s) calls=%llu explored=%llu\n",
+              kCollNames[s.key.coll], s.key.comm_size, s.key.rpn, s.key.bucket,
+              kDtNames[s.key.dtclass], s.winner >= 0 ? algorithms()[s.winner].name : "-",
+              s.source == kFromStore ? "store" : s.source == kExplored ? "explore" : "exploring",
+              static_cast<unsigned long long>(s.calls),
+              static_cast<unsigned long long>(s.explore_calls));
+    }
+  fprintf(f, "explore_calls %llu\n", static_cast<unsigned long long>(explore));
+  fclose(f);
+}
+
+}  // namespace
+
+void tune_finish() {
+  if (!g_tune_on.exchange(false)) return;
+  g_finalizing = true;
+  write_trace();
+  if (g_world_rank != 0) return;
+  // Rank 0 saves what it learned by exploring (one decision per key: the most used).
+  pc_tune_decision* out = static_cast<pc_tune_decision*>(calloc(kMaxStore, sizeof(*out)));
+  if (!out) return;
+  int n = 0;
+  for_each_decided([&](const KeyState& s) {
+    if (s.source != kExplored || n >= kMaxStore) return;
+    pc_tune_decision d;
+    to_decision(s, d);
+    for (int i = 0; i < n; i++) {
+      if (!strcmp(out[i].collective, d.collective) && out[i].comm_size == d.comm_size &&
+          out[i].ranks_per_node == d.ranks_per_node && out[i].bucket == d.bucket &&
+          !strcmp(out[i].dtype, d.dtype)) {
+        if (d.calls > out[i].calls) out[i] = d;
+        return;
+      }
+    }
+    out[n++] = d;
+  });
+  int size = 1;
+  P.comm_size(g_mpi.comm_world, &size);
+  int rpn = 1;
+  void* value = nullptr;
+  int flag = 0;
+  if (P.comm_get_attr(g_mpi.comm_world, g_keyval, &value, &flag) == MPI_SUCCESS && flag &&
+      value != &g_native_marker)
+    rpn = static_cast<CommInfo*>(value)->ranks_per_node;
+  if (n > 0) tune_store_save(size, rpn, out, n, g_store_saved, sizeof(g_store_saved));
+  free(out);
+}
+
+// The profile's "tuning" object (PROFILE-SCHEMA.md), malloc'd JSON text; rank 0 only.
+char* tune_profile_json() {
+  size_t cap = 4096, len = 0;
+  char* buf = static_cast<char*>(malloc(cap));
+  if (!buf) return nullptr;
+  auto put = [&](const char* fmt, auto... args) {
+    for (;;) {
+      const int n = snprintf(buf + len, cap - len, fmt, args...);
+      if (n >= 0 && static_cast<size_t>(n) < cap - len) {
+        len += static_cast<size_t>(n);
+        return;
+      }
+      char* bigger = static_cast<char*>(realloc(buf, cap * 2));
+      if (!bigger) return;
+      buf = bigger;
+      cap *= 2;
+    }
+  };
+  uint64_t explore_calls = 0, overhead = 0;
+  for (TuneState* ts = g_states.load(); ts; ts = ts->next)
+    for (int i = 0; i < ts->nkeys; i++) {
+      explore_calls += ts->keys[i].explore_calls;
+      overhead += ts->keys[i].overhead_ns;
+    }
+  put("{\"enabled\": %s, \"reason\": ", g_off_reason ? "false" : "true");
+  if (g_off_reason)
+    put("\"%s\"", g_off_reason);
+  else
+    put("null");
+  put(", \"reproducible\": %s, \"budget\": %g, \"rounds\": %d, \"forced\": [",
+      g_set.reproducible ? "true" : "false", g_set.budget, g_set.rounds);
+  bool first = true;
+  for (int c = 0; c < kCollCount; c++) {
+    if (g_set.force[c] < 0) continue;
+    put("%s\"%s:%s\"", first ? "" : ", ", kCollNames[c], algorithms()[g_set.force[c]].name);
+    first = false;
+  }
+  put("], \"store_loaded\": ");
+  *g_store_loaded ? put("\"%s\"", g_store_loaded) : put("null");
+  put(", \"store_saved\": ");
+  *g_store_saved ? put("\"%s\"", g_store_saved) : put("null");
+  put(", \"exploration_calls\": %llu, \"exploration_overhead_s\": %.9g, \"decisions\": [",
+      static_cast<unsigned long long>(explore_calls), overhead * 1e-9);
+  first = true;
+  for (TuneState* ts = g_states.load(); ts; ts = ts->next)
+    for (int i = 0; i < ts->nkeys; i++) {
+      const KeyState& s = ts->keys[i];
+      put("%s\n  {\"collective\": \"%s\", \"comm_size\": %d, \"ranks_per_node\": %d, "
+          "\"bucket\": %d, \"dtype\": \"%s\", \"algorithm\": ",
+          first ? "" : ",", kCollNames[s.key.coll], s.key.comm_size, s.key.rpn, s.key.bucket,
+          kDtNames[s.key.dtclass]);
+      first = false;
+      s.winner >= 0 ? put("\"%s\"", algorithms()[s.winner].name) : put("null");
+      put(", \"source\": \"%s\", \"calls\": %llu, \"explore_calls\": %llu, \"candidates\": [",
+          s.source == kFromStore ? "store" : s.source == kExplored ? "explore" : "exploring",
+          static_cast<unsigned long long>(s.calls),
+          static_cast<unsigned long long>(s.explore_calls));
+      for (int c = 0; c < s.ncand; c++)
+        put("%s{\"algorithm\": \"%s\", \"time_us\": %.3f, \"pruned\": %s}", c ? ", " : "",
+            algorithms()[s.cand[c]].name, s.best_ns[c] / 1000.0, s.alive[c] ? "false" : "true");
+      put("]}");
+    }
+  put("]}");
+  return buf;
+}
+
+}  // namespace pc
