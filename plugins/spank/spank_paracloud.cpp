@@ -7,6 +7,8 @@
 // The runtime path comes only from plugstack.conf (root-owned), never from the user: users can opt
 // out (--tune=off, PARACLOUD_TUNE=off) but cannot choose what gets preloaded. LD_PRELOAD is set in
 // the environment of the user's tasks only; slurmstepd and other privileged processes never see it.
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -72,10 +74,13 @@ int parse_args(int ac, char** av) {
         return -1;
       }
       g.site_default = *m;
-    } else if (key == "runtime" && !val.empty() && val[0] == '/') {
-      g.runtime = val;
-    } else if (key == "profile_dir" && !val.empty() && val[0] == '/') {
-      g.profile_dir = val;
+    } else if (key == "runtime" || key == "profile_dir") {
+      if (val.empty() || val[0] != '/') {
+        slurm_error("paracloud: plugstack.conf argument '%s': expected an absolute path (%s=/ABSOLUTE/%s)", a.c_str(),
+                    key.c_str(), key == "runtime" ? "PATH/libparacloud_rt.so" : "DIR");
+        return -1;
+      }
+      (key == "runtime" ? g.runtime : g.profile_dir) = val;
     } else {
       slurm_error("paracloud: plugstack.conf argument '%s' not understood: expected default=MODE, "
                   "runtime=/ABSOLUTE/PATH or profile_dir=/ABSOLUTE/DIR", a.c_str());
@@ -112,6 +117,12 @@ extern "C" int slurm_spank_user_init(spank_t sp, int, char**) {
     mode = TuneMode::off;
   if (mode == TuneMode::off) {
     spank_setenv(sp, "PARACLOUD_TUNE", "off", 1);
+    return 0;
+  }
+  // A runtime that is not installed on this node would make ld.so complain in every process of the job.
+  if (access(g.runtime.c_str(), R_OK) != 0) {
+    slurm_error("paracloud: runtime %s is not readable on this node (%m); the step runs without it "
+                "(fix runtime= in plugstack.conf or install paracloud)", g.runtime.c_str());
     return 0;
   }
   std::string preload = paracloud::spank::prepend_preload(get_env(sp, "LD_PRELOAD"), g.runtime);
