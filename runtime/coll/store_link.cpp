@@ -23,7 +23,21 @@ struct StoreLib {
 };
 StoreLib g_lib;
 
-void warn(const char* message) { log("tuning store: %s", message); }
+// Every rank reads the store before PMPI_Init (for the rules file); only rank 0 reports problems,
+// so that a bad file gives one warning per job.
+bool quiet() {
+  static const char* const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                     "SLURM_PROCID"};
+  for (const char* v : vars) {
+    const char* s = getenv(v);
+    if (s && *s) return atoi(s) != 0;
+  }
+  return false;
+}
+
+void warn(const char* message) {
+  if (!quiet()) log("tuning store: %s", message);
+}
 
 bool open_store() {
   if (g_lib.tried) return g_lib.load != nullptr;
@@ -31,7 +45,7 @@ bool open_store() {
   Dl_info info;
   char path[PATH_MAX + 64];
   if (!dladdr(reinterpret_cast<void*>(&open_store), &info) || !info.dli_fname) {
-    log("tuning store disabled: cannot locate libparacloud_rt.so");
+    if (!quiet()) log("tuning store disabled: cannot locate libparacloud_rt.so");
     return false;
   }
   snprintf(path, sizeof(path), "%s", info.dli_fname);
@@ -40,7 +54,7 @@ bool open_store() {
            "libparacloud_tunestore.so");
   void* h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
-    log("tuning store disabled: %s", dlerror());
+    if (!quiet()) log("tuning store disabled: %s", dlerror());
     return false;
   }
   auto version = reinterpret_cast<int (*)()>(dlsym(h, "pc_tune_capi_version"));
@@ -49,8 +63,9 @@ bool open_store() {
   g_lib.rules = reinterpret_cast<pc_tune_rules_write_fn>(dlsym(h, "pc_tune_rules_write"));
   if (!version || version() != PC_TUNE_CAPI_VERSION || !g_lib.load || !g_lib.save ||
       !g_lib.rules) {
-    log("tuning store disabled: %s is not the matching version (C API %d)", path,
-        PC_TUNE_CAPI_VERSION);
+    if (!quiet())
+      log("tuning store disabled: %s is not the matching version (C API %d)", path,
+          PC_TUNE_CAPI_VERSION);
     g_lib.load = nullptr;
     return false;
   }

@@ -7,6 +7,7 @@
  *   coll_check loop ITERS       ITERS rounds of allreduce (16 B with the counting op, 64 KiB doubles),
  *                               bcast, allgather, barrier; prints how many distinct allreduce
  *                               fingerprints rank 0 saw and checks every result
+ *   coll_check threads COUNT    as fp, under MPI_Init_thread(MPI_THREAD_MULTIPLE)
  * Exit status 0 when every check passed; failures are printed by the rank that saw them. */
 #include <mpi.h>
 #include <stdio.h>
@@ -235,7 +236,11 @@ static void print_fp(const char *what, int count) {
 }
 
 int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
+  int provided = 0;
+  if (argc > 1 && !strcmp(argv[1], "threads"))
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+  else
+    MPI_Init(&argc, &argv);
   int rank, p;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &p);
@@ -251,7 +256,7 @@ int main(int argc, char **argv) {
     check_all(dup, user);
     MPI_Comm_free(&half);
     MPI_Comm_free(&dup);
-  } else if (!strcmp(mode, "fp")) {
+  } else if (!strcmp(mode, "fp") || !strcmp(mode, "threads")) {
     int count = argc > 2 ? atoi(argv[2]) : 1000;
     int *s = malloc(sizeof(int) * count), *r = malloc(sizeof(int) * count);
     for (int i = 0; i < count; i++) s[i] = rank + i;
