@@ -37,7 +37,8 @@ void to_json(json& j, const JobFacts& f) {
            {"mem_mb", f.mem_mb},
            {"gres", f.gres},
            {"nodelist", f.nodelist},
-           {"launched", f.launched}};
+           {"launched", f.launched},
+           {"work_dir", f.work_dir}};
 }
 
 template <typename T>
@@ -72,6 +73,7 @@ void from_json(const json& j, JobFacts& f) {
   opt(j, "gres", f.gres);
   opt(j, "nodelist", f.nodelist);
   opt(j, "launched", f.launched);
+  opt(j, "work_dir", f.work_dir);
 }
 
 // ----------------------------------------------------------------- keys
@@ -297,6 +299,7 @@ void to_json(json& j, const AccountingRecord& r) {
       {"recorded", r.recorded},
       {"recorded_iso", iso_utc(r.recorded)},
       {"profile", r.profile},
+      {"profile_reason", r.profile_reason.empty() ? json(nullptr) : json(r.profile_reason)},
       {"route", r.route},
   };
 }
@@ -353,6 +356,7 @@ void from_json(const json& j, AccountingRecord& r) {
     opt(j, "note", r.note);
     opt(j, "recorded", r.recorded);
     if (auto p = j.find("profile"); p != j.end()) r.profile = *p;
+    opt(j, "profile_reason", r.profile_reason);
     if (auto p = j.find("route"); p != j.end()) r.route = *p;
   } catch (const json::exception& e) {
     throw Error(Errc::bad_input, std::string("accounting record has a field of the wrong type: ") + e.what());

@@ -43,6 +43,7 @@ struct JobFacts {
   std::map<std::string, std::int64_t> gres;  // "gpu" -> 2 or "gpu:a100" -> 2 (see parse_tres)
   std::string nodelist;
   bool launched = true;                 // false: ended while its PrologSlurmctld was still running
+  std::string work_dir;                 // the job's working directory: where its runtime profiles are looked for
 };
 void to_json(nlohmann::json& j, const JobFacts& f);
 void from_json(const nlohmann::json& j, JobFacts& f);  // throws nlohmann exceptions on wrong types
@@ -106,6 +107,7 @@ struct AccountingRecord {
   std::string note;
   std::int64_t recorded = 0;    // unix seconds when settled
   nlohmann::json profile;       // runtime profile summary (null until attached)
+  std::string profile_reason;   // why profile is null ("no paracloud-profile-12.*.json in /home/u")
   nlohmann::json route;         // routing decision (null until attached)
 
   Money net() const { return cost - refund; }

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "error.hpp"
+#include "profile_summary.hpp"
 
 namespace paracloud {
 
@@ -135,6 +136,17 @@ std::vector<AccountingRecord> read_records(const std::string& path,
 
 // A run whose start time moved after its hold was placed (Slurm resets it when nodes power up):
 // its open lien is found by job reference instead of by key.
+// The runtime profiles of a run that started, read from its working directory (a user-writable
+// place: record_profile() opens only regular files the job's user owns, up to 16 MiB, and never
+// throws). Called from jobcomp's worker, never from a slurmctld callback.
+static void attach_profile(AccountingRecord& r) {
+  if (r.job.start == 0) {
+    r.profile_reason = "never started";
+    return;
+  }
+  r.profile = record_profile(r.job.work_dir, r.job.job_id, static_cast<uid_t>(r.job.uid), &r.profile_reason);
+}
+
 static std::optional<Entry> active_lien_of_job(Ledger& ledger, const JobFacts& f) {
   std::string account;
   try {
@@ -198,6 +210,7 @@ SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, b
 
   if (cfg.accounting_log.empty()) return out;
   if ((check_log || out.ledger_replayed) && log_has_charge_key(cfg.accounting_log, charge_key(f))) return out;
+  attach_profile(r);
   append_record(cfg.accounting_log, r);
   out.record_written = true;
   return out;
@@ -221,6 +234,7 @@ SettleOutcome record_unsettled(const Config& cfg, const JobFacts& f, const std::
   }
   if (cfg.accounting_log.empty()) return out;
   if (check_log && log_has_charge_key(cfg.accounting_log, charge_key(f))) return out;
+  attach_profile(r);
   append_record(cfg.accounting_log, r);
   out.record_written = true;
   return out;

@@ -69,6 +69,7 @@ inline JobFacts job_facts(const job_record_t* job) {
   if (!f.nodes) f.nodes = job->node_cnt;
   f.nodelist = str(job->nodes);
   f.launched = !(job->details && job->details->prolog_running);
+  f.work_dir = job->details ? str(job->details->work_dir) : "";
   return f;
 }
 

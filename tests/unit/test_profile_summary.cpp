@@ -9,8 +9,11 @@
 #include <sstream>
 #include <string>
 
+#include "config.hpp"
 #include "error.hpp"
 #include "profile_summary.hpp"
+#include "record.hpp"
+#include "settle.hpp"
 
 using namespace paracloud;
 using nlohmann::json;
@@ -349,4 +352,44 @@ Test(profile_files, record_profile_null_with_a_reason) {
   json p = record_profile(t.dir, 9, getuid(), &why, 3);
   cr_assert_eq(p["steps"].size(), 3u, "at most max_files are read");
   cr_assert_eq(p["skipped"].back()["reason"], "2 more files not read");
+}
+
+// ---------------------------------------------------------------- the accounting record hook (settle.cpp)
+
+Test(profile_files, accounting_record_carries_the_profile_summary) {
+  Scratch t;
+  t.put("paracloud-profile-31.0.json", fixture("profile_hdf5_np2.json"));
+  t.put("paracloud-profile-31.1.json", "garbage");
+  Config cfg = parse_config("ClusterName=a\nSiteName=a\nPriceName=a:* cpu=1\nAccountingLog=" + t.dir + "/acct.jsonl\n",
+                            "test.conf");
+  JobFacts f;
+  f.cluster = "a";
+  f.job_id = 31;
+  f.uid = getuid();
+  f.user = "alice";
+  f.start = 1000;
+  f.end = 1060;
+  f.state = "COMPLETED";
+  f.work_dir = t.dir;
+  // record_unsettled writes a record without a ledger; settle_run attaches the profile the same way.
+  record_unsettled(cfg, f, "no ledger in this test");
+  f.job_id = 32;  // a job without profiles
+  record_unsettled(cfg, f, "no ledger in this test");
+  f.job_id = 33;  // never started: its directory is not even looked at
+  f.start = 0;
+  record_unsettled(cfg, f, "no ledger in this test");
+  auto recs = read_records(cfg.accounting_log, nullptr);
+  cr_assert_eq(recs.size(), 3u);
+  cr_assert_eq(recs[0].profile["steps"].size(), 1u);
+  cr_assert_eq(recs[0].profile["steps"][0]["bytes"]["hdf5"]["written"], 8000);
+  cr_assert_eq(recs[0].profile["skipped"][0]["file"], "paracloud-profile-31.1.json");
+  cr_assert(recs[0].profile_reason.empty());
+  cr_assert(recs[1].profile.is_null());
+  assert_contains(recs[1].profile_reason, "no paracloud-profile-32.*.json in " + t.dir);
+  cr_assert(recs[2].profile.is_null());
+  cr_assert_eq(recs[2].profile_reason, std::string("never started"));
+  // The work dir travels through the spool with the other facts.
+  json j = f;
+  JobFacts back = j.get<JobFacts>();
+  cr_assert_eq(back.work_dir, t.dir);
 }
