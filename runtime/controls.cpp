@@ -28,6 +28,18 @@ const Control kControls[kControlCount] = {
      "1: also profile POSIX IO of programs that are not MPI programs"},
     {"PARACLOUD_DUMP_CONFIG", ControlType::boolean, "0", nullptr,
      "1: print the effective settings to stderr once (rank 0)"},
+    {"PARACLOUD_TUNE_FORCE", ControlType::list, "", nullptr,
+     "auto: comma list collective:algorithm run instead of tuning (e.g. allreduce:ring)"},
+    {"PARACLOUD_TUNE_REPRODUCIBLE", ControlType::boolean, "0", nullptr,
+     "auto: 1 keeps native's reduction order for floating point (integers may still be tuned)"},
+    {"PARACLOUD_TUNE_BUDGET", ControlType::path, "0.02", nullptr,
+     "auto: exploration overhead at most this share of the run time (at least 1 s counted)"},
+    {"PARACLOUD_TUNE_ROUNDS", ControlType::path, "3", nullptr,
+     "auto: exploration rounds per key at most (each round runs every candidate once)"},
+    {"PARACLOUD_TUNE_DIR", ControlType::path, "~/.cache/paracloud/tune", nullptr,
+     "auto: the user's tuning store (decisions per application and geometry, rules files)"},
+    {"PARACLOUD_TUNE_SITE_DIR", ControlType::path, "/var/lib/paracloud/tune", nullptr,
+     "auto: the site-wide tuning store, read only (seeded by paracloud tune bench)"},
 };
 
 namespace {
@@ -156,7 +168,13 @@ void dump_settings(const Settings& s) {
                                           s.profile,
                                           s.profile_dir,
                                           s.profile_nonmpi ? "1" : "0",
-                                          s.dump_config ? "1" : "0"};
+                                          s.dump_config ? "1" : "0",
+                                          nullptr,
+                                          nullptr,
+                                          nullptr,
+                                          nullptr,
+                                          nullptr,
+                                          nullptr};
   fprintf(stderr, "paracloud: effective settings for %s (pid %d):\n", s.exe,
           static_cast<int>(getpid()));
   for (int i = 0; i < kControlCount; i++) {

@@ -26,6 +26,12 @@ enum ControlIndex {
   kProfileDir,
   kProfileNonMpi,
   kDumpConfig,
+  kTuneForce,  // the collective tuner's controls (read by coll/tuner.cpp, store_link.cpp)
+  kTuneReproducible,
+  kTuneBudget,
+  kTuneRounds,
+  kTuneDir,
+  kTuneSiteDir,
   kControlCount
 };
 extern const Control kControls[kControlCount];

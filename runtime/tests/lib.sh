@@ -6,6 +6,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_hwloc_base_binding_policy=none
 unset PARACLOUD_TUNE PARACLOUD_DISABLE PARACLOUD_APPS_INCLUDE PARACLOUD_APPS_EXCLUDE PARACLOUD_LOG \
   PARACLOUD_PROFILE PARACLOUD_PROFILE_DIR PARACLOUD_PROFILE_NONMPI PARACLOUD_DUMP_CONFIG \
+  PARACLOUD_TUNE_FORCE PARACLOUD_TUNE_REPRODUCIBLE PARACLOUD_TUNE_BUDGET PARACLOUD_TUNE_ROUNDS \
+  PARACLOUD_TUNE_TEST_NOISE PARACLOUD_TUNE_TEST_NODE_SIZE PARACLOUD_TUNE_TEST_TRACE \
   SLURM_JOB_ID SLURM_STEP_ID SLURM_STEPID
 failures=0
 
@@ -24,6 +26,8 @@ finish() {
 # A scratch directory per test, removed on exit.
 work=$(mktemp -d "${TMPDIR:-/tmp}/pc-rt-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# PARACLOUD_TUNE=auto runs keep their tuning store in the scratch directory, never in ~/.cache.
+export PARACLOUD_TUNE_DIR="$work/tune-store" PARACLOUD_TUNE_SITE_DIR="$work/tune-site"
 
 # run_mpi NP OUTFILE PROG ARGS...: runs under mpirun in $work, stdout to OUTFILE, stderr to OUTFILE.err.
 # Extra environment for the ranks comes from the caller's environment (mpirun forwards PARACLOUD_*
