@@ -41,30 +41,22 @@ struct GresNeed {
 // Exactly price_job()'s total (pricing.hpp): sum of units x rate x seconds (x 1024 except memory
 // in MB), over 3600 x 1e6 x 1024, rounded up once. Returns false with *reason set when a gres is
 // unpriced (item = its key) or the cost leaves int64.
-bool cost_of(const PriceRule& rule, std::int64_t cpus, std::int64_t mem_mb, std::int64_t nodes,
+bool cost_of(const PriceRule& rule, const SiteModel::Site::BaseRates& base, std::int64_t cpus, std::int64_t mem_mb, std::int64_t nodes,
              const std::vector<GresNeed>& gres, std::int64_t seconds, Money* cost, RejectReason* reason,
              const std::string** item) {
-  const i128 max128 = ~(static_cast<i128>(1) << 127);
-  auto rate = [&](const std::string& key) -> i128 {
-    auto it = rule.rates.find(key);
-    return it == rule.rates.end() ? 0 : it->second;
-  };
+  // Overflow builtins, not a division per check: this runs for every partition of every site.
   bool overflow = false;
-  auto mul = [&](i128 a, i128 b) -> i128 {
-    if (a != 0 && b > max128 / a) overflow = true;
-    return overflow ? 0 : a * b;
-  };
   i128 sum = 0;
   auto add = [&](std::int64_t units, i128 r, i128 scale) {
     if (units == 0) return;
-    i128 n = mul(mul(mul(units, r), seconds), scale);
-    if (!overflow && sum > max128 - n) overflow = true;
-    if (!overflow) sum += n;
+    i128 n = 0;
+    overflow = overflow || __builtin_mul_overflow(static_cast<i128>(units), r, &n) ||
+               __builtin_mul_overflow(n, static_cast<i128>(seconds), &n) || __builtin_mul_overflow(n, scale, &n) ||
+               __builtin_add_overflow(sum, n, &sum);
   };
-  static const std::string kCpu = "cpu", kMem = "mem", kNode = "node";
-  add(cpus, rate(kCpu), 1024);
-  add(mem_mb, rate(kMem), 1);
-  add(nodes, rate(kNode), 1024);
+  add(cpus, base.cpu, 1024);
+  add(mem_mb, base.mem, 1);
+  add(nodes, base.node, 1024);
   for (const auto& g : gres) {
     if (g.count == 0) continue;
     auto it = rule.rates.find(g.key);
@@ -76,9 +68,17 @@ bool cost_of(const PriceRule& rule, std::int64_t cpus, std::int64_t mem_mb, std:
     }
     add(g.count, it->second, 1024);
   }
-  const i128 denom = static_cast<i128>(3600) * 1000000 * 1024;
+  const std::int64_t denom = static_cast<std::int64_t>(3600) * 1000000 * 1024;
+  if (overflow) {
+    *reason = RejectReason::cost_too_large;
+    return false;
+  }
+  if (sum <= kMax) {  // the usual case: a 64-bit division instead of a 128-bit one
+    *cost = ceil_div(static_cast<std::int64_t>(sum), denom);
+    return true;
+  }
   i128 total = sum / denom + (sum % denom != 0 ? 1 : 0);
-  if (overflow || total > kMax) {
+  if (total > kMax) {
     *reason = RejectReason::cost_too_large;
     return false;
   }
@@ -90,19 +90,28 @@ bool cost_of(const PriceRule& rule, std::int64_t cpus, std::int64_t mem_mb, std:
 std::int64_t expected_wait(const PartitionState& p, std::int64_t cpus) {
   if (p.cpus_idle >= p.pending_cpus + cpus) return 0;
   if (p.cpus_total <= 0) return kMax;
-  i128 work = static_cast<i128>(p.running_cpu_seconds) + p.pending_cpu_seconds;
-  i128 w = work / p.cpus_total + (work % p.cpus_total != 0 ? 1 : 0);
-  return w > kMax ? kMax : static_cast<std::int64_t>(w);
+  std::int64_t work = 0;
+  if (__builtin_add_overflow(p.running_cpu_seconds, p.pending_cpu_seconds, &work)) work = kMax;
+  return ceil_div(work, p.cpus_total);
 }
 
 std::int64_t sat_add(std::int64_t a, std::int64_t b) { return a > kMax - b ? kMax : a + b; }
 
-bool better(const RouteCandidate& a, const RouteCandidate& b) {
+// A feasible (site, partition) while ranking: numbers and indices only, cheap to sort. Sites are
+// in name order in the model and partitions in name order within a site, so comparing indices
+// breaks ties by name.
+struct Pick {
+  std::int64_t score, cost, wait, start, nodes, age;
+  std::size_t site, part;
+  const std::string* partition;
+};
+
+bool better(const Pick& a, const Pick& b) {
   if (a.score != b.score) return a.score < b.score;
   if (a.cost != b.cost) return a.cost < b.cost;
   if (a.wait != b.wait) return a.wait < b.wait;
   if (a.site != b.site) return a.site < b.site;
-  return a.partition < b.partition;
+  return a.part < b.part;
 }
 
 std::string utc(std::int64_t t) {
@@ -201,11 +210,11 @@ RouteOptions route_options(const Config& cfg) {
   return o;
 }
 
-const PriceRule* SiteModel::Site::find_price(const std::string& partition) const {
-  const PriceRule* wildcard = nullptr;
-  for (const auto& p : prices) {
-    if (p.partition == partition) return &p;
-    if (p.partition == "*") wildcard = &p;
+long SiteModel::Site::find_price(const std::string& partition) const {
+  long wildcard = -1;
+  for (std::size_t i = 0; i < prices.size(); ++i) {
+    if (prices[i].partition == partition) return static_cast<long>(i);
+    if (prices[i].partition == "*") wildcard = static_cast<long>(i);
   }
   return wildcard;
 }
@@ -219,8 +228,16 @@ SiteModel::SiteModel(const Config& cfg) : currency(cfg.currency) {
       if (p.site == s.name) site.partitions.push_back(p);
     std::sort(site.partitions.begin(), site.partitions.end(),
               [](const PartitionConf& a, const PartitionConf& b) { return a.name < b.name; });
-    for (const auto& r : cfg.prices)
-      if (r.site == s.name) site.prices.push_back(r);
+    for (const auto& r : cfg.prices) {
+      if (r.site != s.name) continue;
+      site.prices.push_back(r);
+      auto rate = [&r](const char* key) -> Rate {
+        auto it = r.rates.find(key);
+        return it == r.rates.end() ? 0 : it->second;
+      };
+      site.base_rates.push_back({rate("cpu"), rate("mem"), rate("node")});
+    }
+    for (const auto& p : site.partitions) site.partition_price.push_back(site.find_price(p.name));
     sites.push_back(std::move(site));
   }
   std::sort(sites.begin(), sites.end(), [](const Site& a, const Site& b) { return a.conf.name < b.conf.name; });
@@ -324,8 +341,10 @@ void route(const SiteModel& model, const std::vector<const SiteState*>& states, 
   out->policy = opt.policy;
   out->now = now;
   out->options = opt;
-  out->ranked.clear();
   out->excluded.clear();
+  // Reused across calls of this thread: ranking allocates nothing once it has seen the largest model.
+  thread_local std::vector<Pick> picks;
+  picks.clear();
   out->selected = 0;
 
   std::vector<GresNeed> gres;
@@ -382,23 +401,30 @@ void route(const SiteModel& model, const std::vector<const SiteState*>& states, 
     if (!licensed) continue;
 
     const std::size_t first_reject = out->excluded.size();
-    RouteCandidate best;
+    Pick best{};
     bool found = false;
     bool any_partition = false;
     const bool declared = !site.partitions.empty();
     const std::size_t nparts = declared ? site.partitions.size() : st->partitions.size();
+    std::size_t cursor = 0;  // declared and reported partitions are both sorted by name: merge them
     for (std::size_t pi = 0; pi < nparts; ++pi) {
       const PartitionConf* pc = declared ? &site.partitions[pi] : nullptr;
       const std::string& pname = declared ? pc->name : st->partitions[pi].name;
       if (!job.partition.empty() && pname != job.partition) continue;
       any_partition = true;
-      const PartitionState* ps = declared ? st->find(pname) : &st->partitions[pi];
+      const PartitionState* ps = nullptr;
+      if (declared) {
+        while (cursor < st->partitions.size() && st->partitions[cursor].name < pname) ++cursor;
+        if (cursor < st->partitions.size() && st->partitions[cursor].name == pname) ps = &st->partitions[cursor];
+      } else {
+        ps = &st->partitions[pi];
+      }
       auto no = [&](RejectReason r, std::int64_t have, std::int64_t want, const std::string& item) {
         reject(sname, pname, r, have, want, item);
       };
 
-      const PriceRule* rule = site.find_price(pname);
-      if (!rule) { no(RejectReason::no_price, 0, 0, kNone); continue; }
+      const long price = declared ? site.partition_price[pi] : site.find_price(pname);
+      if (price < 0) { no(RejectReason::no_price, 0, 0, kNone); continue; }
       if (pc && pc->max_time > 0 && job.seconds > pc->max_time) {
         no(RejectReason::walltime_over_max, pc->max_time, job.seconds, kNone);
         continue;
@@ -423,7 +449,7 @@ void route(const SiteModel& model, const std::vector<const SiteState*>& states, 
       for (const auto& group : req.constraint) {
         bool met = false;
         for (const auto& f : group)
-          if ((pc && (std::binary_search(pc->features.begin(), pc->features.end(), f) || f == pc->cpu_model))) met = true;
+          if (pc && (std::binary_search(pc->features.begin(), pc->features.end(), f) || f == pc->cpu_model)) met = true;
         if (!met) {
           no(RejectReason::feature_missing, 0, 0, join_group(group));
           ok = false;
@@ -458,7 +484,9 @@ void route(const SiteModel& model, const std::vector<const SiteState*>& states, 
       Money cost = 0;
       RejectReason why = RejectReason::cost_too_large;
       const std::string* item = &kNone;
-      if (!cost_of(*rule, job.cpus, job.mem_mb, nodes, gres, job.seconds, &cost, &why, &item)) {
+      const auto pidx = static_cast<std::size_t>(price);
+      if (!cost_of(site.prices[pidx], site.base_rates[pidx], job.cpus, job.mem_mb, nodes, gres, job.seconds, &cost,
+                   &why, &item)) {
         no(why, 0, 0, *item);
         continue;
       }
@@ -482,29 +510,18 @@ void route(const SiteModel& model, const std::vector<const SiteState*>& states, 
         no(RejectReason::misses_deadline, opt.deadline, sat_add(start, job.seconds), kNone);
         continue;
       }
-      RouteCandidate c;
-      c.cost = cost;
-      c.nodes = nodes;
-      c.wait = wait;
-      c.start = start;
-      c.state_age = hv.age;
-      switch (opt.policy) {
-        case RoutePolicy::cheapest: c.score = cost; break;
-        case RoutePolicy::fastest: c.score = wait; break;
-        case RoutePolicy::balanced: {
-          i128 w = static_cast<i128>(wait) * std::max<Money>(0, opt.wait_weight);
-          i128 extra = w / 3600 + (w % 3600 != 0 ? 1 : 0);
-          c.score = extra > kMax - cost ? kMax : cost + static_cast<std::int64_t>(extra);
-          break;
-        }
+      std::int64_t score = cost;
+      if (opt.policy == RoutePolicy::fastest) {
+        score = wait;
+      } else if (opt.policy == RoutePolicy::balanced) {
+        i128 w = static_cast<i128>(wait) * std::max<Money>(0, opt.wait_weight);
+        i128 extra = w / 3600 + (w % 3600 != 0 ? 1 : 0);
+        score = extra > kMax - cost ? kMax : cost + static_cast<std::int64_t>(extra);
       }
-      // The site's best partition: the same order as between sites (partitions are visited in
-      // name order, so a tie keeps the first name).
-      c.partition = pname;
-      if (!found || better(c, best)) {
-        best = std::move(c);
-        found = true;
-      }
+      // The site's best partition, in the same order as between sites.
+      Pick pick{score, cost, wait, start, nodes, hv.age, si, pi, &pname};
+      if (!found || better(pick, best)) best = pick;
+      found = true;
     }
     if (!any_partition) {
       reject(sname, kNone, RejectReason::no_partition, 0, 0, job.partition);
@@ -512,12 +529,24 @@ void route(const SiteModel& model, const std::vector<const SiteState*>& states, 
     }
     if (found) {
       out->excluded.resize(first_reject);  // partitions it will not use are not reasons against the site
-      best.site = sname;
-      best.cluster = site.conf.cluster;
-      out->ranked.push_back(std::move(best));
+      picks.push_back(best);
     }
   }
-  std::sort(out->ranked.begin(), out->ranked.end(), better);
+  std::sort(picks.begin(), picks.end(), better);
+  out->ranked.resize(picks.size());
+  for (std::size_t i = 0; i < picks.size(); ++i) {
+    const Pick& p = picks[i];
+    RouteCandidate& c = out->ranked[i];
+    c.site = model.sites[p.site].conf.name;
+    c.cluster = model.sites[p.site].conf.cluster;
+    c.partition = *p.partition;
+    c.cost = p.cost;
+    c.nodes = p.nodes;
+    c.wait = p.wait;
+    c.start = p.start;
+    c.score = p.score;
+    c.state_age = p.age;
+  }
   std::size_t k = opt.policy == RoutePolicy::fastest ? static_cast<std::size_t>(std::max<std::int64_t>(1, opt.top_k)) : 1;
   out->selected = std::min(k, out->ranked.size());
 }

@@ -76,7 +76,13 @@ struct SiteModel {
                                              // partitions the site reports are used, with no
                                              // declared capabilities (no features, no GPUs)
     std::vector<PriceRule> prices;           // its PriceName lines
-    const PriceRule* find_price(const std::string& partition) const;  // exact, else "*"
+    // Derived when the model is built, so that route() does no lookup by name for them:
+    std::vector<long> partition_price;       // per partition: index in prices (exact, else "*"), or -1
+    struct BaseRates {
+      Rate cpu = 0, mem = 0, node = 0;
+    };
+    std::vector<BaseRates> base_rates;       // per price line: its cpu, mem and node rates
+    long find_price(const std::string& partition) const;  // index in prices (exact, else "*"), or -1
   };
   Currency currency;
   std::vector<Site> sites;
