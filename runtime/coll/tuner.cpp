@@ -136,6 +136,7 @@ namespace coll {
 struct TuneState {
   TuneState* next;  // all states ever created (kept after MPI_Comm_free for the profile)
   int nkeys;
+  int16_t index[2 * kMaxKeys];  // open addressing: 1 + position in keys, 0 empty
   KeyState keys[kMaxKeys];
 };
 }  // namespace coll
@@ -268,9 +269,17 @@ KeyState* new_key(CommInfo& ci, const Key& k, const Args& a) {
 
 KeyState* key_state(CommInfo& ci, const Key& k, const Args& a) {
   TuneState& ts = *ci.tune;
-  for (int i = 0; i < ts.nkeys; i++)
-    if (ts.keys[i].key == k) return &ts.keys[i];
-  return new_key(ci, k, a);
+  uint32_t h = (k.coll * 131u + k.dtclass) * 131u + static_cast<uint32_t>(k.bucket + 1);
+  h = (h * 2654435761u) >> 7;
+  for (;; h++) {
+    int16_t& slot = ts.index[h % (2 * kMaxKeys)];
+    if (slot == 0) {
+      KeyState* s = new_key(ci, k, a);
+      if (s) slot = static_cast<int16_t>(s - ts.keys + 1);
+      return s;
+    }
+    if (ts.keys[slot - 1].key == k) return &ts.keys[slot - 1];
+  }
 }
 
 // The candidate slot to run now (exploring), -1 once decided.

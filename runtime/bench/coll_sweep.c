@@ -1,0 +1,65 @@
+/* coll_sweep: latency of MPI_Allreduce, MPI_Bcast, MPI_Allgather, MPI_Alltoall, MPI_Reduce (doubles,
+ * sum) and MPI_Barrier per message size, 8 B .. MAX bytes in powers of 4 (powers of 2 with -2).
+ * Each size runs ITERS calls; the reported time is the mean of the last half (the tuner explores in
+ * the first calls), max over ranks, in microseconds. Under PARACLOUD_TUNE=auto the runtime tunes
+ * every (collective, size) key: this is also the sweep `paracloud tune bench` runs.
+ *   coll_sweep [-i ITERS] [-m MAX_BYTES] [-c allreduce,bcast,...] [-2] */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *names[] = {"allreduce", "bcast", "allgather", "alltoall", "reduce", "barrier"};
+
+static void run(int c, void *a, void *b, int count, int p) {
+  switch (c) {
+    case 0: MPI_Allreduce(a, b, count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD); break;
+    case 1: MPI_Bcast(a, count, MPI_DOUBLE, 0, MPI_COMM_WORLD); break;
+    case 2: MPI_Allgather(a, count / p > 0 ? count / p : 1, MPI_DOUBLE, b, count / p > 0 ? count / p : 1, MPI_DOUBLE, MPI_COMM_WORLD); break;
+    case 3: MPI_Alltoall(a, count / p > 0 ? count / p : 1, MPI_DOUBLE, b, count / p > 0 ? count / p : 1, MPI_DOUBLE, MPI_COMM_WORLD); break;
+    case 4: MPI_Reduce(a, b, count, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD); break;
+    default: MPI_Barrier(MPI_COMM_WORLD);
+  }
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  int rank, p, iters = 40, step = 4, opt;
+  long max = 16L << 20;
+  char colls[256] = "allreduce,bcast,allgather,alltoall,reduce,barrier";
+  while ((opt = getopt(argc, argv, "i:m:c:2")) != -1) {
+    if (opt == 'i') iters = atoi(optarg);
+    else if (opt == 'm') max = atol(optarg);
+    else if (opt == 'c') snprintf(colls, sizeof(colls), "%s", optarg);
+    else if (opt == '2') step = 2;
+  }
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &p);
+  /* Buffers for the largest case: alltoall/allgather receive p blocks of count/p doubles. */
+  size_t cap = (size_t)(max / 8 + p) * sizeof(double) * 2;
+  double *a = malloc(cap), *b = malloc(cap);
+  for (size_t i = 0; i < cap / sizeof(double); i++) a[i] = rank + 1, b[i] = 0;
+  if (rank == 0) printf("# coll_sweep: %d ranks, %d calls per size, mean of the last %d, max over ranks (us)\n", p, iters, iters - iters / 2);
+  for (int c = 0; c < 6; c++) {
+    if (!strstr(colls, names[c])) continue;
+    for (long bytes = 8; bytes <= max; bytes *= step) {
+      if (c == 5 && bytes > 8) break;
+      int count = (int)(bytes / 8);
+      double t = 0;
+      for (int it = 0; it < iters; it++) {
+        double t0 = MPI_Wtime();
+        run(c, a, b, count, p);
+        if (it >= iters / 2) t += MPI_Wtime() - t0;
+      }
+      t /= iters - iters / 2;
+      double tmax = 0;
+      PMPI_Allreduce(&t, &tmax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+      if (rank == 0) printf("%s %ld %.2f\n", names[c], c == 5 ? 0 : bytes, tmax * 1e6);
+    }
+  }
+  free(a);
+  free(b);
+  MPI_Finalize();
+  return 0;
+}
