@@ -87,8 +87,9 @@ void print_report(const Context& ctx, const ProfileSummary& s, const ProfileArgs
               seconds(s.wall_time_s.min).c_str(), seconds(s.wall_time_s.avg).c_str());
   if (s.mpi) {
     double init_pct = s.wall_time_s.sum > 0 ? 100.0 * s.mpi_init_s / s.wall_time_s.sum : 0;
-    std::printf("MPI time:   %s%% of wall time (MPI_Init %s%%; after MPI_Init: %s%%)\n", percent(s.mpi_pct).c_str(),
-                percent(init_pct).c_str(), percent(s.mpi_pct_excl_init).c_str());
+    std::printf("MPI time:   %s%% of wall time (MPI_Init %s%%; after MPI_Init: %s%%)%s\n", percent(s.mpi_pct).c_str(),
+                percent(init_pct).c_str(), percent(s.mpi_pct_excl_init).c_str(),
+                s.mpi_pct > 100 ? "  [over 100%: sampled call times are estimates]" : "");
   } else {
     std::printf("MPI time:   not an MPI program (POSIX IO profile)\n");
   }
