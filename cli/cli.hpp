@@ -44,5 +44,6 @@ void add_price_commands(CLI::App& app, Context& ctx);
 void add_config_commands(CLI::App& app, Context& ctx);
 void add_report_commands(CLI::App& app, Context& ctx);   // accounting reports (issue 3)
 void add_profile_commands(CLI::App& app, Context& ctx);  // runtime profiles (issue 5)
+void add_tune_commands(CLI::App& app, Context& ctx);     // collective tuning store (issue 6)
 
 }  // namespace paracloud::cli
