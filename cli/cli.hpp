@@ -45,5 +45,6 @@ void add_config_commands(CLI::App& app, Context& ctx);
 void add_report_commands(CLI::App& app, Context& ctx);   // accounting reports (issue 3)
 void add_profile_commands(CLI::App& app, Context& ctx);  // runtime profiles (issue 5)
 void add_tune_commands(CLI::App& app, Context& ctx);     // collective tuning store (issue 6)
+void add_route_commands(CLI::App& app, Context& ctx);    // sites and routing (issue 4)
 
 }  // namespace paracloud::cli

@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
   cli::add_config_commands(app, ctx);
   cli::add_report_commands(app, ctx);
   cli::add_profile_commands(app, ctx);
+  cli::add_route_commands(app, ctx);
   cli::add_tune_commands(app, ctx);
   try {
     app.parse(argc, argv);
