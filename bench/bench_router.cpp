@@ -1,4 +1,5 @@
-// Router decision latency: p50/p99/max of route() for 10, 100 and 1,000 sites, per policy (target: p99 <= 50 us at 100).
+// Router decision latency: p50/p99/max of route() for 10, 100 and 1,000 sites, per policy (target:
+// p99 <= 50 us at 100).
 //
 // Each site has two declared partitions (batch: features, no GPUs; gpu: a100 x 4) with its own
 // prices and a fresh, randomly loaded state (fixed seed). Each call routes one of 8 job shapes
@@ -30,11 +31,13 @@ Config make_config(int n, std::mt19937& rng) {
     std::snprintf(name, sizeof name, "site%04d", i);
     std::string s = name;
     text += "SiteName=" + s + (i % 5 == 0 ? " Licenses=matlab:8" : "") + "\n";
-    text += "PartitionName=" + s + ":batch CpusPerNode=64 MaxNodes=64 MaxTime=2-00:00:00 Features=avx2" +
+    text += "PartitionName=" + s +
+            ":batch CpusPerNode=64 MaxNodes=64 MaxTime=2-00:00:00 Features=avx2" +
             (i % 3 == 0 ? ",avx512" : "") + (i % 2 == 0 ? ",ib" : "") + "\n";
     text += "PartitionName=" + s + ":gpu CpusPerNode=32 Gpus=a100:4 MemPerNode=512000 MaxNodes=8\n";
     text += "PriceName=" + s + ":batch cpu=0." + std::to_string(10 + rng() % 20) + " mem=0.004\n";
-    text += "PriceName=" + s + ":gpu cpu=0.20 mem=0.004 gres/gpu=" + std::to_string(4 + rng() % 4) + ".00\n";
+    text += "PriceName=" + s + ":gpu cpu=0.20 mem=0.004 gres/gpu=" + std::to_string(4 + rng() % 4) +
+            ".00\n";
   }
   return parse_config(text, "bench.conf");
 }
@@ -45,7 +48,7 @@ std::vector<SiteState> make_states(const Config& cfg, std::mt19937& rng) {
     SiteState s;
     s.site = site.name;
     s.cluster = site.cluster;
-    s.reachable = rng() % 50 != 0;  // 2 % unreachable
+    s.reachable = rng() % 50 != 0;                                 // 2 % unreachable
     s.observed_at = kNow - static_cast<std::int64_t>(rng() % 70);  // some stale
     for (const char* p : {"batch", "gpu"}) {
       PartitionState ps;
@@ -103,8 +106,8 @@ struct Stats {
   double p50, p99, max;
 };
 
-Stats measure(const SiteModel& m, const std::vector<const SiteState*>& st, RoutePolicy policy, int iters, bool fresh,
-              std::size_t* feasible) {
+Stats measure(const SiteModel& m, const std::vector<const SiteState*>& st, RoutePolicy policy,
+              int iters, bool fresh, std::size_t* feasible) {
   auto sh = shapes();
   for (auto& s : sh) {
     s.second.policy = policy;
@@ -131,7 +134,9 @@ Stats measure(const SiteModel& m, const std::vector<const SiteState*>& st, Route
     if (i >= 0) *feasible += ranked;
   }
   std::sort(ns.begin(), ns.end());
-  auto pct = [&](double q) { return ns[std::min(ns.size() - 1, static_cast<std::size_t>(q * ns.size()))] / 1000.0; };
+  auto pct = [&](double q) {
+    return ns[std::min(ns.size() - 1, static_cast<std::size_t>(q * ns.size()))] / 1000.0;
+  };
   return {pct(0.50), pct(0.99), ns.back() / 1000.0};
 }
 
@@ -140,14 +145,15 @@ Stats measure(const SiteModel& m, const std::vector<const SiteState*>& st, Route
 int main(int argc, char** argv) {
   int scale = 1;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--quick") == 0) scale = 10;
+    if (std::strcmp(argv[i], "--quick") == 0)
+      scale = 10;
     else {
       std::fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
       return 2;
     }
   }
-  std::printf("%-6s %-9s %-7s %9s %9s %9s %9s\n", "SITES", "POLICY", "DECISION", "P50_US", "P99_US", "MAX_US",
-              "FEASIBLE");
+  std::printf("%-6s %-9s %-7s %9s %9s %9s %9s\n", "SITES", "POLICY", "DECISION", "P50_US", "P99_US",
+              "MAX_US", "FEASIBLE");
   bool ok = true;
   for (int n : {10, 100, 1000}) {
     std::mt19937 rng(20261127);
@@ -163,8 +169,8 @@ int main(int argc, char** argv) {
         Stats s = measure(model, st, p, iters, fresh, &feasible);
         char avg[32];
         std::snprintf(avg, sizeof avg, "%.1f", static_cast<double>(feasible) / iters);
-        std::printf("%-6d %-9s %-8s %9.2f %9.2f %9.2f %9s\n", n, to_string(p), fresh ? "fresh" : "reused", s.p50,
-                    s.p99, s.max, avg);
+        std::printf("%-6d %-9s %-8s %9.2f %9.2f %9.2f %9s\n", n, to_string(p),
+                    fresh ? "fresh" : "reused", s.p50, s.p99, s.max, avg);
         if (n == 100 && s.p99 > 50.0) ok = false;
       }
     }

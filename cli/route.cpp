@@ -1,4 +1,5 @@
-// paracloud sites [collect] / route explain: site states (collected from each slurmctld), and why a job goes where.
+// paracloud sites [collect] / route explain: site states (collected from each slurmctld), and why a
+// job goes where.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -27,7 +28,7 @@ namespace {
 // ------------------------------------------------------------------ running sinfo/squeue/scontrol
 
 struct CommandResult {
-  int status = -1;       // exit status; -1 when it could not run or was killed
+  int status = -1;  // exit status; -1 when it could not run or was killed
   bool timed_out = false;
   std::string out, err;
 };
@@ -74,7 +75,8 @@ CommandResult run_command(const std::vector<std::string>& argv, std::int64_t tim
   int open_fds = 2;
   char buf[65536];
   while (open_fds > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       r.timed_out = true;
       break;
@@ -126,7 +128,8 @@ std::string trim(const std::string& s) {
 
 std::int64_t to_int(const std::string& s) {
   std::string t = trim(s);
-  if (t.empty() || t.size() > 18 || t.find_first_not_of("0123456789") != std::string::npos) return -1;
+  if (t.empty() || t.size() > 18 || t.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
   return std::stoll(t);
 }
 
@@ -139,10 +142,12 @@ std::string failure_text(const std::string& what, const CommandResult& r, std::i
       first = trim(line);
       break;
     }
-  return what + " failed (exit " + std::to_string(r.status) + ")" + (first.empty() ? "" : ": " + first);
+  return what + " failed (exit " + std::to_string(r.status) + ")" +
+         (first.empty() ? "" : ": " + first);
 }
 
-// Slurm's time formats ("UNLIMITED", "INVALID", "NOT_SET", "1-02:03:04", "5:00") -> seconds; -1 unknown.
+// Slurm's time formats ("UNLIMITED", "INVALID", "NOT_SET", "1-02:03:04", "5:00") -> seconds; -1
+// unknown.
 std::int64_t slurm_seconds(const std::string& text) {
   try {
     return parse_duration(trim(text));
@@ -155,19 +160,23 @@ std::int64_t slurm_seconds(const std::string& text) {
 
 // Asks one site's slurmctld (through the Slurm client commands and the cluster's -M) for its
 // partitions and queue. Never throws: a failure is an unreachable state with the error.
-SiteState collect_site(const SiteConf& site, std::int64_t timeout_s, std::int64_t default_time_limit) {
+SiteState collect_site(const SiteConf& site, std::int64_t timeout_s,
+                       std::int64_t default_time_limit) {
   SiteState s;
   s.site = site.name;
   s.cluster = site.cluster;
   auto t0 = std::chrono::steady_clock::now();
   auto finish = [&]() {
     s.observed_at = static_cast<std::int64_t>(std::time(nullptr));
-    s.query_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    s.query_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     return s;
   };
   // %R partition, %C CPUs allocated/idle/other/total, %D nodes, %c CPUs per node. sinfo groups
   // nodes of a partition into several lines (by state); they are added up.
-  CommandResult si = run_command({"sinfo", "-M", site.cluster, "-h", "-a", "-o", "%R|%C|%D|%c"}, timeout_s);
+  CommandResult si =
+      run_command({"sinfo", "-M", site.cluster, "-h", "-a", "-o", "%R|%C|%D|%c"}, timeout_s);
   if (si.status != 0) {
     s.error = failure_text("sinfo -M " + site.cluster, si, timeout_s);
     return finish();
@@ -187,15 +196,17 @@ SiteState collect_site(const SiteConf& site, std::int64_t timeout_s, std::int64_
     p.cpus_alloc += std::max<std::int64_t>(0, to_int(cpus[0]));
     p.cpus_idle += std::max<std::int64_t>(0, to_int(cpus[1]));
     p.cpus_other += std::max<std::int64_t>(0, to_int(cpus[2]));
-    p.cpus_total += std::max<std::int64_t>(0, to_int(cpus[3]) - std::max<std::int64_t>(0, to_int(cpus[2])));
+    p.cpus_total +=
+        std::max<std::int64_t>(0, to_int(cpus[3]) - std::max<std::int64_t>(0, to_int(cpus[2])));
     p.nodes_total += to_int(f[2]);
     std::string cpn = f[3];
     cpn.erase(std::remove(cpn.begin(), cpn.end(), '+'), cpn.end());  // "64+" when nodes differ
     p.cpus_per_node = std::max(p.cpus_per_node, to_int(cpn));
   }
   // %P partition(s), %T state, %C CPUs, %L time left, %l time limit; -r: one line per array task.
-  CommandResult sq = run_command(
-      {"squeue", "-M", site.cluster, "-h", "-a", "-r", "-t", "PENDING,RUNNING", "-o", "%P|%T|%C|%L|%l"}, timeout_s);
+  CommandResult sq = run_command({"squeue", "-M", site.cluster, "-h", "-a", "-r", "-t",
+                                  "PENDING,RUNNING", "-o", "%P|%T|%C|%L|%l"},
+                                 timeout_s);
   if (sq.status != 0) {
     s.error = failure_text("squeue -M " + site.cluster, sq, timeout_s);
     return finish();
@@ -211,7 +222,7 @@ SiteState collect_site(const SiteConf& site, std::int64_t timeout_s, std::int64_
     std::int64_t cpus = to_int(f[2]);
     bool running = f[1] == "RUNNING";
     std::int64_t secs = slurm_seconds(running ? f[3] : f[4]);
-    if (secs < 0) secs = default_time_limit;  // UNLIMITED, NOT_SET: the configured default
+    if (secs < 0) secs = default_time_limit;      // UNLIMITED, NOT_SET: the configured default
     for (const auto& pname : split(f[0], ',')) {  // a job pending in "a,b" may start in either
       auto it = parts.find(pname);
       if (it == parts.end()) continue;
@@ -249,13 +260,15 @@ struct CollectArgs {
 int collect_round(const Config& cfg, const CollectArgs& a, const std::string& dir, bool verbose) {
   std::vector<const SiteConf*> todo;
   for (const auto& s : cfg.sites)
-    if (a.sites.empty() || std::find(a.sites.begin(), a.sites.end(), s.name) != a.sites.end()) todo.push_back(&s);
+    if (a.sites.empty() || std::find(a.sites.begin(), a.sites.end(), s.name) != a.sites.end())
+      todo.push_back(&s);
   std::vector<SiteState> results(todo.size());
   std::int64_t timeout = a.timeout > 0 ? a.timeout : cfg.site_query_timeout;
   for (std::size_t b = 0; b < todo.size(); b += 16) {
     std::vector<std::thread> threads;
     for (std::size_t i = b; i < std::min(todo.size(), b + 16); ++i)
-      threads.emplace_back([&, i]() { results[i] = collect_site(*todo[i], timeout, cfg.default_time_limit); });
+      threads.emplace_back(
+          [&, i]() { results[i] = collect_site(*todo[i], timeout, cfg.default_time_limit); });
     for (auto& t : threads) t.join();
   }
   int unreachable = 0;
@@ -264,8 +277,9 @@ int collect_round(const Config& cfg, const CollectArgs& a, const std::string& di
     if (!s.reachable) ++unreachable;
     if (verbose || !s.reachable)
       std::fprintf(stderr, "paracloud: site %s: %s (%lld ms)\n", s.site.c_str(),
-                   s.reachable ? ("ok, " + std::to_string(s.partitions.size()) + " partitions").c_str()
-                               : ("unreachable: " + s.error).c_str(),
+                   s.reachable
+                       ? ("ok, " + std::to_string(s.partitions.size()) + " partitions").c_str()
+                       : ("unreachable: " + s.error).c_str(),
                    static_cast<long long>(s.query_ms));
   }
   return unreachable;
@@ -277,26 +291,36 @@ int collect_round(const Config& cfg, const CollectArgs& a, const std::string& di
 std::int64_t parse_mem_mb(const std::string& flag, const std::string& text) {
   std::size_t n = 0;
   while (n < text.size() && std::isdigit(static_cast<unsigned char>(text[n]))) ++n;
-  char unit = n < text.size() ? static_cast<char>(std::toupper(static_cast<unsigned char>(text[n]))) : 'M';
-  if (n == 0 || n > 12 || text.size() > n + 1 || std::string("KMGT").find(unit) == std::string::npos)
-    throw Error(Errc::bad_input, "invalid " + flag + " '" + text + "'; expected a size such as 500, 500M, 4G or 1T");
+  char unit =
+      n < text.size() ? static_cast<char>(std::toupper(static_cast<unsigned char>(text[n]))) : 'M';
+  if (n == 0 || n > 12 || text.size() > n + 1 ||
+      std::string("KMGT").find(unit) == std::string::npos)
+    throw Error(Errc::bad_input,
+                "invalid " + flag + " '" + text + "'; expected a size such as 500, 500M, 4G or 1T");
   std::int64_t v = std::stoll(text.substr(0, n));
   switch (unit) {
-    case 'K': return (v + 1023) / 1024;
-    case 'G': return v * 1024;
-    case 'T': return v * 1024 * 1024;
-    default: return v;
+    case 'K':
+      return (v + 1023) / 1024;
+    case 'G':
+      return v * 1024;
+    case 'T':
+      return v * 1024 * 1024;
+    default:
+      return v;
   }
 }
 
 struct ExplainArgs {
-  std::string job_id, partition, time, mem, mem_per_cpu, constraint, licenses, policy, deadline, budget, state_dir;
+  std::string job_id, partition, time, mem, mem_per_cpu, constraint, licenses, policy, deadline,
+      budget, state_dir;
   std::int64_t ntasks = 1, cpus_per_task = 1, nodes = 0, top_k = 0;
   std::vector<std::string> gres, gpus;
 };
 
-// `scontrol show job -o ID` -> the request's shape (what the job asked for, as the router needs it).
-void request_from_job(const ExplainArgs& a, RouteRequest* req, std::int64_t default_time, std::int64_t timeout) {
+// `scontrol show job -o ID` -> the request's shape (what the job asked for, as the router needs
+// it).
+void request_from_job(const ExplainArgs& a, RouteRequest* req, std::int64_t default_time,
+                      std::int64_t timeout) {
   CommandResult r = run_command({"scontrol", "show", "job", "-o", a.job_id}, timeout);
   if (r.status != 0)
     throw Error(Errc::not_found, failure_text("scontrol show job " + a.job_id, r, timeout),
@@ -310,20 +334,25 @@ void request_from_job(const ExplainArgs& a, RouteRequest* req, std::int64_t defa
     auto it = kv.find(k);
     return it == kv.end() || it->second == "(null)" ? "" : it->second;
   };
-  if (get("JobId").empty()) throw Error(Errc::not_found, "scontrol show job " + a.job_id + ": no job in its output");
+  if (get("JobId").empty())
+    throw Error(Errc::not_found, "scontrol show job " + a.job_id + ": no job in its output");
   JobResources& j = req->resources;
   j.cpus = std::max<std::int64_t>(1, to_int(get("NumCPUs")));
   std::string nn = get("NumNodes");
   std::int64_t nodes = to_int(nn.substr(0, nn.find('-')));
   j.nodes = nodes > 0 ? nodes : 0;
   j.partition = get("Partition");
-  if (j.partition.find(',') != std::string::npos) j.partition.clear();  // several: let the router choose
+  if (j.partition.find(',') != std::string::npos)
+    j.partition.clear();  // several: let the router choose
   std::int64_t t = slurm_seconds(get("TimeLimit"));
   j.seconds = t > 0 ? t : default_time;
-  if (std::string m = get("MinMemoryNode"); !m.empty()) j.mem_mb = parse_mem_mb("MinMemoryNode", m) * std::max<std::int64_t>(1, j.nodes);
-  if (std::string m = get("MinMemoryCPU"); !m.empty()) j.mem_mb = parse_mem_mb("MinMemoryCPU", m) * j.cpus;
+  if (std::string m = get("MinMemoryNode"); !m.empty())
+    j.mem_mb = parse_mem_mb("MinMemoryNode", m) * std::max<std::int64_t>(1, j.nodes);
+  if (std::string m = get("MinMemoryCPU"); !m.empty())
+    j.mem_mb = parse_mem_mb("MinMemoryCPU", m) * j.cpus;
   if (std::string g = get("TresPerNode"); !g.empty())
-    for (const auto& [k, v] : parse_tres_counts(g, "TresPerNode")) j.gres[k] += v * std::max<std::int64_t>(1, j.nodes);
+    for (const auto& [k, v] : parse_tres_counts(g, "TresPerNode"))
+      j.gres[k] += v * std::max<std::int64_t>(1, j.nodes);
   if (std::string g = get("TresPerJob"); !g.empty())
     for (const auto& [k, v] : parse_tres_counts(g, "TresPerJob")) j.gres[k] += v;
   req->constraint = parse_constraint(get("Features"));
@@ -333,13 +362,16 @@ void request_from_job(const ExplainArgs& a, RouteRequest* req, std::int64_t defa
 void request_from_flags(const ExplainArgs& a, RouteRequest* req, std::int64_t default_time) {
   JobResources& j = req->resources;
   if (a.ntasks < 1 || a.cpus_per_task < 1 || a.nodes < 0)
-    throw Error(Errc::bad_input, "--ntasks and --cpus-per-task must be at least 1, --nodes 0 or more");
-  if (__builtin_mul_overflow(a.ntasks, a.cpus_per_task, &j.cpus)) throw Error(Errc::bad_input, "too many CPUs");
+    throw Error(Errc::bad_input,
+                "--ntasks and --cpus-per-task must be at least 1, --nodes 0 or more");
+  if (__builtin_mul_overflow(a.ntasks, a.cpus_per_task, &j.cpus))
+    throw Error(Errc::bad_input, "too many CPUs");
   j.nodes = a.nodes;
   j.partition = a.partition;
   j.seconds = a.time.empty() ? default_time : parse_duration(a.time);
   if (j.seconds < 1) throw Error(Errc::bad_input, "--time must be at least one second");
-  std::int64_t per_node_count = std::max<std::int64_t>(1, a.nodes);  // --mem and --gres are per node
+  std::int64_t per_node_count =
+      std::max<std::int64_t>(1, a.nodes);  // --mem and --gres are per node
   if (!a.mem.empty()) j.mem_mb = parse_mem_mb("--mem", a.mem) * per_node_count;
   if (!a.mem_per_cpu.empty()) j.mem_mb = parse_mem_mb("--mem-per-cpu", a.mem_per_cpu) * j.cpus;
   for (const auto& g : a.gres)
@@ -356,27 +388,37 @@ std::string wait_text(std::int64_t s) { return s >= INT64_MAX / 2 ? "never" : fo
 
 void add_route_commands(CLI::App& app, Context& ctx) {
   // ---- paracloud sites [collect]
-  CLI::App* sites = app.add_subcommand("sites", "Partner sites: state and its age; `sites collect` refreshes it");
+  CLI::App* sites =
+      app.add_subcommand("sites", "Partner sites: state and its age; `sites collect` refreshes it");
   auto sites_dir = std::make_shared<std::string>();
-  sites->add_option("--state-dir", *sites_dir, "Directory of the state files (default: SiteStateDir)");
+  sites->add_option("--state-dir", *sites_dir,
+                    "Directory of the state files (default: SiteStateDir)");
 
   auto ca = std::make_shared<CollectArgs>();
   CLI::App* collect = sites->add_subcommand(
       "collect", "Query each site's slurmctld (sinfo/squeue -M CLUSTER) and write its state file");
-  collect->add_option("-M,--site", ca->sites, "Only these sites (default: every SiteName)")->delimiter(',');
-  collect->add_flag("--daemon", ca->daemon, "Keep collecting every --interval seconds until SIGTERM/SIGINT");
-  collect->add_option("--interval", ca->interval, "Seconds between rounds with --daemon (default: SiteCollectInterval)");
-  collect->add_option("--timeout", ca->timeout, "Seconds allowed per sinfo/squeue (default: SiteQueryTimeout)");
+  collect->add_option("-M,--site", ca->sites, "Only these sites (default: every SiteName)")
+      ->delimiter(',');
+  collect->add_flag("--daemon", ca->daemon,
+                    "Keep collecting every --interval seconds until SIGTERM/SIGINT");
+  collect->add_option("--interval", ca->interval,
+                      "Seconds between rounds with --daemon (default: SiteCollectInterval)");
+  collect->add_option("--timeout", ca->timeout,
+                      "Seconds allowed per sinfo/squeue (default: SiteQueryTimeout)");
   collect->callback([&ctx, ca, sites_dir]() {
     const Config& cfg = ctx.config();
     for (const auto& s : ca->sites)
-      if (!cfg.find_site(s)) throw Error(Errc::not_found, "unknown site '" + s + "'", "see `paracloud sites`");
+      if (!cfg.find_site(s))
+        throw Error(Errc::not_found, "unknown site '" + s + "'", "see `paracloud sites`");
     if (cfg.sites.empty())
-      throw Error(Errc::config, cfg.path + ": no SiteName line", "add a SiteName= line per partner site");
+      throw Error(Errc::config, cfg.path + ": no SiteName line",
+                  "add a SiteName= line per partner site");
     std::string dir = sites_dir->empty() ? cfg.site_state_dir : *sites_dir;
     if (!ca->daemon) {
       int bad = collect_round(cfg, *ca, dir, true);
-      if (bad > 0) throw Error(Errc::refused, std::to_string(bad) + " site(s) unreachable (recorded in " + dir + ")");
+      if (bad > 0)
+        throw Error(Errc::refused,
+                    std::to_string(bad) + " site(s) unreachable (recorded in " + dir + ")");
       return;
     }
     std::int64_t interval = ca->interval > 0 ? ca->interval : cfg.site_collect_interval;
@@ -417,13 +459,14 @@ void add_route_commands(CLI::App& app, Context& ctx) {
       std::int64_t idle = 0, total = 0, pjobs = 0, pcpus = 0;
       std::string parts;
       for (const auto& p : st->partitions) {
-        idle += p.cpus_idle, total += p.cpus_total, pjobs += p.pending_jobs, pcpus += p.pending_cpus;
+        idle += p.cpus_idle, total += p.cpus_total, pjobs += p.pending_jobs,
+            pcpus += p.pending_cpus;
         parts += (parts.empty() ? "" : ",") + p.name;
       }
       std::string age = hv.age < 0 ? "-" : std::to_string(hv.age) + "s";
       rows.push_back({site.conf.name, site.conf.cluster, health, age, parts.empty() ? "-" : parts,
-                      std::to_string(idle) + "/" + std::to_string(total), std::to_string(pjobs) + "/" + std::to_string(pcpus),
-                      st->error});
+                      std::to_string(idle) + "/" + std::to_string(total),
+                      std::to_string(pjobs) + "/" + std::to_string(pcpus), st->error});
       j.push_back({{"site", site.conf.name},
                    {"cluster", site.conf.cluster},
                    {"health", health},
@@ -436,32 +479,45 @@ void add_route_commands(CLI::App& app, Context& ctx) {
       print_json(j);
       return;
     }
-    print_table(ctx, {"SITE", "CLUSTER", "HEALTH", "AGE", "PARTITIONS", "IDLE/CPUS", "PENDING(JOBS/CPUS)", "ERROR"},
+    print_table(ctx,
+                {"SITE", "CLUSTER", "HEALTH", "AGE", "PARTITIONS", "IDLE/CPUS",
+                 "PENDING(JOBS/CPUS)", "ERROR"},
                 rows);
   });
 
   // ---- paracloud route explain
-  CLI::App* route_cmd = app.add_subcommand("route", "Routing: which sites may run a job and why (paracloud-route(1))");
+  CLI::App* route_cmd = app.add_subcommand(
+      "route", "Routing: which sites may run a job and why (paracloud-route(1))");
   route_cmd->require_subcommand(1);
   auto ea = std::make_shared<ExplainArgs>();
-  CLI::App* explain = route_cmd->add_subcommand("explain", "Rank the sites for a job spec or an existing job, with the reasons");
-  explain->add_option("-j,--job", ea->job_id, "An existing job (scontrol show job) instead of the flags below");
+  CLI::App* explain = route_cmd->add_subcommand(
+      "explain", "Rank the sites for a job spec or an existing job, with the reasons");
+  explain->add_option("-j,--job", ea->job_id,
+                      "An existing job (scontrol show job) instead of the flags below");
   explain->add_option("-n,--ntasks", ea->ntasks, "Number of tasks (default 1)");
   explain->add_option("-c,--cpus-per-task", ea->cpus_per_task, "CPUs per task (default 1)");
-  explain->add_option("-N,--nodes", ea->nodes, "Number of nodes (default: as few as fit at each site)");
-  auto* mem = explain->add_option("--mem", ea->mem, "Memory per node: 500, 500M, 4G, 1T (no suffix: MB)");
-  explain->add_option("--mem-per-cpu", ea->mem_per_cpu, "Memory per CPU, same units as --mem")->excludes(mem);
-  explain->add_option("--gres", ea->gres, "Generic resources per node: gpu:a100:2[,...]")->delimiter(',');
+  explain->add_option("-N,--nodes", ea->nodes,
+                      "Number of nodes (default: as few as fit at each site)");
+  auto* mem =
+      explain->add_option("--mem", ea->mem, "Memory per node: 500, 500M, 4G, 1T (no suffix: MB)");
+  explain->add_option("--mem-per-cpu", ea->mem_per_cpu, "Memory per CPU, same units as --mem")
+      ->excludes(mem);
+  explain->add_option("--gres", ea->gres, "Generic resources per node: gpu:a100:2[,...]")
+      ->delimiter(',');
   explain->add_option("-G,--gpus", ea->gpus, "GPUs for the whole job: 2 or a100:2")->delimiter(',');
-  explain->add_option("-t,--time", ea->time, "Time limit, as sbatch --time (default: DefaultTimeLimit)");
+  explain->add_option("-t,--time", ea->time,
+                      "Time limit, as sbatch --time (default: DefaultTimeLimit)");
   explain->add_option("-p,--partition", ea->partition, "Only this partition at each site");
   explain->add_option("-C,--constraint", ea->constraint, "Features: a&b, a|b (| binds tighter)");
   explain->add_option("-L,--licenses", ea->licenses, "Licenses: matlab:2,ansys");
-  explain->add_option("--route,--policy", ea->policy, "cheapest, fastest or balanced (default: RoutePolicy)");
-  explain->add_option("--deadline", ea->deadline, "The job must be expected to end by then (YYYY-MM-DDTHH:MM, now+...)");
+  explain->add_option("--route,--policy", ea->policy,
+                      "cheapest, fastest or balanced (default: RoutePolicy)");
+  explain->add_option("--deadline", ea->deadline,
+                      "The job must be expected to end by then (YYYY-MM-DDTHH:MM, now+...)");
   explain->add_option("--budget", ea->budget, "Largest acceptable worst-case cost, e.g. 50.00");
   explain->add_option("--top-k", ea->top_k, "Sites a fastest job races on (default: RouteTopK)");
-  explain->add_option("--state-dir", ea->state_dir, "Directory of the state files (default: SiteStateDir)");
+  explain->add_option("--state-dir", ea->state_dir,
+                      "Directory of the state files (default: SiteStateDir)");
   explain->callback([&ctx, ea]() {
     const Config& cfg = ctx.config();
     RouteRequest req;
@@ -477,18 +533,22 @@ void add_route_commands(CLI::App& app, Context& ctx) {
     std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
     if (!ea->deadline.empty()) {
       std::string d = ea->deadline;
-      if (d.rfind("now+", 0) == 0) opt.deadline = now + parse_duration(d.substr(4));
-      else opt.deadline = parse_time(d);
+      if (d.rfind("now+", 0) == 0)
+        opt.deadline = now + parse_duration(d.substr(4));
+      else
+        opt.deadline = parse_time(d);
     }
     SiteModel model(cfg);
-    std::vector<SiteState> states = load_site_states(ea->state_dir.empty() ? cfg.site_state_dir : ea->state_dir, cfg.sites);
+    std::vector<SiteState> states =
+        load_site_states(ea->state_dir.empty() ? cfg.site_state_dir : ea->state_dir, cfg.sites);
     RouteDecision d = route(model, align_states(model, states), req, opt, now);
     const Currency& cur = cfg.currency;
     const JobResources& j = req.resources;
     if (ctx.json) {
       nlohmann::json out = to_json(d, cur);
-      out["job"] = {{"cpus", j.cpus}, {"nodes", j.nodes}, {"mem_mb", j.mem_mb}, {"gres", j.gres},
-                    {"seconds", j.seconds}, {"partition", j.partition}, {"licenses", req.licenses}};
+      out["job"] = {{"cpus", j.cpus},          {"nodes", j.nodes},     {"mem_mb", j.mem_mb},
+                    {"gres", j.gres},          {"seconds", j.seconds}, {"partition", j.partition},
+                    {"licenses", req.licenses}};
       print_json(out);
     } else {
       std::string gres;
@@ -497,36 +557,46 @@ void add_route_commands(CLI::App& app, Context& ctx) {
                   j.nodes ? (", " + std::to_string(j.nodes) + " node(s)").c_str() : "",
                   j.mem_mb ? (", " + std::to_string(j.mem_mb) + "M").c_str() : "", gres.c_str(),
                   j.partition.empty() ? "" : (", partition " + j.partition).c_str(),
-                  format_duration(j.seconds).c_str(), ea->constraint.empty() ? "" : (", constraint " + ea->constraint).c_str(),
+                  format_duration(j.seconds).c_str(),
+                  ea->constraint.empty() ? "" : (", constraint " + ea->constraint).c_str(),
                   to_string(d.policy), policy_given ? "" : " (RoutePolicy)");
       std::vector<std::vector<std::string>> rows;
       for (std::size_t i = 0; i < d.ranked.size(); ++i) {
         const auto& c = d.ranked[i];
-        rows.push_back({std::to_string(i + 1), c.site, c.partition, format_amount(c.cost, cur), std::to_string(c.nodes),
-                        wait_text(c.wait), std::to_string(c.score), std::to_string(c.state_age) + "s",
-                        i < d.selected ? "selected" : ""});
+        rows.push_back({std::to_string(i + 1), c.site, c.partition, format_amount(c.cost, cur),
+                        std::to_string(c.nodes), wait_text(c.wait), std::to_string(c.score),
+                        std::to_string(c.state_age) + "s", i < d.selected ? "selected" : ""});
       }
       if (rows.empty())
         std::puts("no feasible site");
       else
-        print_table(ctx, {"RANK", "SITE", "PARTITION", "COST", "NODES", "WAIT", "SCORE", "STATE_AGE", ""}, rows);
+        print_table(
+            ctx, {"RANK", "SITE", "PARTITION", "COST", "NODES", "WAIT", "SCORE", "STATE_AGE", ""},
+            rows);
       if (!d.excluded.empty()) {
         std::puts("");
         std::vector<std::vector<std::string>> ex;
         for (const auto& r : d.excluded)
-          ex.push_back({r.site, r.partition.empty() ? "-" : r.partition, to_string(r.reason), describe(r, cur)});
+          ex.push_back({r.site, r.partition.empty() ? "-" : r.partition, to_string(r.reason),
+                        describe(r, cur)});
         print_table(ctx, {"EXCLUDED", "PARTITION", "REASON", "DETAIL"}, ex);
       }
       if (d.selected > 0)
-        std::printf("\nroute: %s (hold %s)\n", [&] {
-          std::string s;
-          for (std::size_t i = 0; i < d.selected; ++i) s += (i ? "," : "") + d.ranked[i].site;
-          return s;
-        }().c_str(), format_money(d.hold(), cur).c_str());
+        std::printf(
+            "\nroute: %s (hold %s)\n",
+            [&] {
+              std::string s;
+              for (std::size_t i = 0; i < d.selected; ++i) s += (i ? "," : "") + d.ranked[i].site;
+              return s;
+            }()
+                .c_str(),
+            format_money(d.hold(), cur).c_str());
     }
     if (d.selected == 0)
-      throw Error(Errc::refused, "no site can run this job (" + std::to_string(d.excluded.size()) + " reasons above)",
-                  "relax the request, or see `paracloud sites` for stale or unreachable sites");
+      throw Error(
+          Errc::refused,
+          "no site can run this job (" + std::to_string(d.excluded.size()) + " reasons above)",
+          "relax the request, or see `paracloud sites` for stale or unreachable sites");
   });
 }
 

@@ -15,7 +15,9 @@ namespace {
 using i128 = __int128;
 constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 
-std::int64_t ceil_div(std::int64_t n, std::int64_t d) { return n / d + (n % d != 0 ? 1 : 0); }  // n >= 0, d > 0
+std::int64_t ceil_div(std::int64_t n, std::int64_t d) {
+  return n / d + (n % d != 0 ? 1 : 0);
+}  // n >= 0, d > 0
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -25,7 +27,9 @@ std::string lower(std::string s) {
 bool valid_item(const std::string& s) {
   if (s.empty()) return false;
   for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '@')) return false;
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+          c == '@'))
+      return false;
   return true;
 }
 
@@ -41,9 +45,9 @@ struct GresNeed {
 // Exactly price_job()'s total (pricing.hpp): sum of units x rate x seconds (x 1024 except memory
 // in MB), over 3600 x 1e6 x 1024, rounded up once. Returns false with *reason set when a gres is
 // unpriced (item = its key) or the cost leaves int64.
-bool cost_of(const PriceRule& rule, const SiteModel::Site::BaseRates& base, std::int64_t cpus, std::int64_t mem_mb, std::int64_t nodes,
-             const std::vector<GresNeed>& gres, std::int64_t seconds, Money* cost, RejectReason* reason,
-             const std::string** item) {
+bool cost_of(const PriceRule& rule, const SiteModel::Site::BaseRates& base, std::int64_t cpus,
+             std::int64_t mem_mb, std::int64_t nodes, const std::vector<GresNeed>& gres,
+             std::int64_t seconds, Money* cost, RejectReason* reason, const std::string** item) {
   // Overflow builtins, not a division per check: this runs for every partition of every site.
   bool overflow = false;
   i128 sum = 0;
@@ -51,8 +55,8 @@ bool cost_of(const PriceRule& rule, const SiteModel::Site::BaseRates& base, std:
     if (units == 0) return;
     i128 n = 0;
     overflow = overflow || __builtin_mul_overflow(static_cast<i128>(units), r, &n) ||
-               __builtin_mul_overflow(n, static_cast<i128>(seconds), &n) || __builtin_mul_overflow(n, scale, &n) ||
-               __builtin_add_overflow(sum, n, &sum);
+               __builtin_mul_overflow(n, static_cast<i128>(seconds), &n) ||
+               __builtin_mul_overflow(n, scale, &n) || __builtin_add_overflow(sum, n, &sum);
   };
   add(cpus, base.cpu, 1024);
   add(mem_mb, base.mem, 1);
@@ -133,9 +137,12 @@ std::string join_group(const std::vector<std::string>& g) {
 
 const char* to_string(RoutePolicy p) {
   switch (p) {
-    case RoutePolicy::cheapest: return "cheapest";
-    case RoutePolicy::fastest: return "fastest";
-    case RoutePolicy::balanced: return "balanced";
+    case RoutePolicy::cheapest:
+      return "cheapest";
+    case RoutePolicy::fastest:
+      return "fastest";
+    case RoutePolicy::balanced:
+      return "balanced";
   }
   return "?";
 }
@@ -145,21 +152,25 @@ RoutePolicy parse_route_policy(const std::string& text) {
   if (l == "cheapest") return RoutePolicy::cheapest;
   if (l == "fastest") return RoutePolicy::fastest;
   if (l == "balanced") return RoutePolicy::balanced;
-  throw Error(Errc::bad_input, "unknown routing policy '" + text + "'; expected cheapest, fastest or balanced");
+  throw Error(Errc::bad_input,
+              "unknown routing policy '" + text + "'; expected cheapest, fastest or balanced");
 }
 
 std::vector<std::vector<std::string>> parse_constraint(const std::string& text) {
   std::vector<std::vector<std::string>> out;
   if (text.empty()) return out;
   auto bad = [&](const std::string& why) {
-    throw Error(Errc::bad_input, "invalid --constraint '" + text + "': " + why +
-                                     "; expected features joined by & (and) and | (or), such as avx512&ib|roce");
+    throw Error(Errc::bad_input,
+                "invalid --constraint '" + text + "': " + why +
+                    "; expected features joined by & (and) and | (or), such as avx512&ib|roce");
   };
-  if (text.find_first_of("[]()*! \t") != std::string::npos) bad("brackets, counts and spaces are not supported");
+  if (text.find_first_of("[]()*! \t") != std::string::npos)
+    bad("brackets, counts and spaces are not supported");
   std::vector<std::string> group;
   std::string item;
   auto end_item = [&]() {
-    if (!valid_item(item)) bad(item.empty() ? "empty feature" : "'" + item + "' is not a feature name");
+    if (!valid_item(item))
+      bad(item.empty() ? "empty feature" : "'" + item + "' is not a feature name");
     group.push_back(item);
     item.clear();
   };
@@ -183,17 +194,19 @@ std::map<std::string, std::int64_t> parse_licenses(const std::string& text) {
   std::map<std::string, std::int64_t> out;
   if (text.empty()) return out;
   auto bad = [&](const std::string& why) {
-    throw Error(Errc::bad_input,
-                "invalid --licenses '" + text + "': " + why + "; expected NAME[:COUNT][,...] such as matlab:2,ansys");
+    throw Error(Errc::bad_input, "invalid --licenses '" + text + "': " + why +
+                                     "; expected NAME[:COUNT][,...] such as matlab:2,ansys");
   };
   std::size_t b = 0;
   for (;;) {
     std::size_t e = text.find(',', b);
     std::string it = text.substr(b, e == std::string::npos ? e : e - b);
     std::size_t colon = it.find(':');
-    std::string name = it.substr(0, colon), count = colon == std::string::npos ? "1" : it.substr(colon + 1);
+    std::string name = it.substr(0, colon),
+                count = colon == std::string::npos ? "1" : it.substr(colon + 1);
     if (!valid_item(name)) bad("'" + it + "' has no valid name");
-    if (count.empty() || count.size() > 9 || count.find_first_not_of("0123456789") != std::string::npos)
+    if (count.empty() || count.size() > 9 ||
+        count.find_first_not_of("0123456789") != std::string::npos)
       bad("'" + it + "' has no valid count");
     out[name] += std::stoll(count);
     if (e == std::string::npos) break;
@@ -240,7 +253,8 @@ SiteModel::SiteModel(const Config& cfg) : currency(cfg.currency) {
     for (const auto& p : site.partitions) site.partition_price.push_back(site.find_price(p.name));
     sites.push_back(std::move(site));
   }
-  std::sort(sites.begin(), sites.end(), [](const Site& a, const Site& b) { return a.conf.name < b.conf.name; });
+  std::sort(sites.begin(), sites.end(),
+            [](const Site& a, const Site& b) { return a.conf.name < b.conf.name; });
 }
 
 long SiteModel::index_of(const std::string& site) const {
@@ -249,7 +263,8 @@ long SiteModel::index_of(const std::string& site) const {
   return it != sites.end() && it->conf.name == site ? static_cast<long>(it - sites.begin()) : -1;
 }
 
-std::vector<const SiteState*> align_states(const SiteModel& model, const std::vector<SiteState>& states) {
+std::vector<const SiteState*> align_states(const SiteModel& model,
+                                           const std::vector<SiteState>& states) {
   std::map<std::string, const SiteState*> by_name;
   for (const auto& s : states) by_name.emplace(s.site, &s);  // the first of duplicates wins
   std::vector<const SiteState*> out;
@@ -263,25 +278,44 @@ std::vector<const SiteState*> align_states(const SiteModel& model, const std::ve
 
 const char* to_string(RejectReason r) {
   switch (r) {
-    case RejectReason::drained: return "drained";
-    case RejectReason::no_state: return "no_state";
-    case RejectReason::unreachable: return "unreachable";
-    case RejectReason::stale_state: return "stale_state";
-    case RejectReason::license_missing: return "license_missing";
-    case RejectReason::no_partition: return "no_partition";
-    case RejectReason::partition_not_reported: return "partition_not_reported";
-    case RejectReason::no_price: return "no_price";
-    case RejectReason::walltime_over_max: return "walltime_over_max";
-    case RejectReason::too_many_nodes: return "too_many_nodes";
-    case RejectReason::too_many_cpus: return "too_many_cpus";
-    case RejectReason::memory_over_max: return "memory_over_max";
-    case RejectReason::feature_missing: return "feature_missing";
-    case RejectReason::gpu_type_missing: return "gpu_type_missing";
-    case RejectReason::too_many_gpus: return "too_many_gpus";
-    case RejectReason::unpriced_gres: return "unpriced_gres";
-    case RejectReason::cost_too_large: return "cost_too_large";
-    case RejectReason::over_budget: return "over_budget";
-    case RejectReason::misses_deadline: return "misses_deadline";
+    case RejectReason::drained:
+      return "drained";
+    case RejectReason::no_state:
+      return "no_state";
+    case RejectReason::unreachable:
+      return "unreachable";
+    case RejectReason::stale_state:
+      return "stale_state";
+    case RejectReason::license_missing:
+      return "license_missing";
+    case RejectReason::no_partition:
+      return "no_partition";
+    case RejectReason::partition_not_reported:
+      return "partition_not_reported";
+    case RejectReason::no_price:
+      return "no_price";
+    case RejectReason::walltime_over_max:
+      return "walltime_over_max";
+    case RejectReason::too_many_nodes:
+      return "too_many_nodes";
+    case RejectReason::too_many_cpus:
+      return "too_many_cpus";
+    case RejectReason::memory_over_max:
+      return "memory_over_max";
+    case RejectReason::feature_missing:
+      return "feature_missing";
+    case RejectReason::gpu_type_missing:
+      return "gpu_type_missing";
+    case RejectReason::too_many_gpus:
+      return "too_many_gpus";
+    case RejectReason::unpriced_gres:
+      return "unpriced_gres";
+    case RejectReason::cost_too_large:
+      return "cost_too_large";
+    case RejectReason::over_budget:
+      return "over_budget";
+    case RejectReason::misses_deadline:
+      return "misses_deadline";
   }
   return "?";
 }
@@ -289,35 +323,48 @@ const char* to_string(RejectReason r) {
 std::string describe(const RouteReject& r, const Currency& cur) {
   auto n = [](std::int64_t v) { return std::to_string(v); };
   switch (r.reason) {
-    case RejectReason::drained: return "drained in paracloud.conf (State=DRAIN)";
-    case RejectReason::no_state: return "no state collected" + (r.item.empty() ? "" : ": " + r.item);
+    case RejectReason::drained:
+      return "drained in paracloud.conf (State=DRAIN)";
+    case RejectReason::no_state:
+      return "no state collected" + (r.item.empty() ? "" : ": " + r.item);
     case RejectReason::unreachable:
-      return "unreachable at the last query, " + n(r.have) + " s ago" + (r.item.empty() ? "" : ": " + r.item);
-    case RejectReason::stale_state: return "state is " + n(r.have) + " s old (max " + n(r.want) + " s)";
+      return "unreachable at the last query, " + n(r.have) + " s ago" +
+             (r.item.empty() ? "" : ": " + r.item);
+    case RejectReason::stale_state:
+      return "state is " + n(r.have) + " s old (max " + n(r.want) + " s)";
     case RejectReason::license_missing:
       if (r.have == 0) return "no license '" + r.item + "'";
       return "only " + n(r.have) + " '" + r.item + "' licenses (asked " + n(r.want) + ")";
     case RejectReason::no_partition:
-      if (r.item.empty()) return "no partitions known (no PartitionName lines and no collected state)";
+      if (r.item.empty())
+        return "no partitions known (no PartitionName lines and no collected state)";
       return "no partition '" + r.item + "'";
     case RejectReason::partition_not_reported:
       return "partition not reported by the site's slurmctld (down or removed?)";
-    case RejectReason::no_price: return "no PriceName line prices this partition";
+    case RejectReason::no_price:
+      return "no PriceName line prices this partition";
     case RejectReason::walltime_over_max:
       return "time limit " + format_duration(r.want) + " over MaxTime " + format_duration(r.have);
-    case RejectReason::too_many_nodes: return n(r.want) + " nodes, at most " + n(r.have);
+    case RejectReason::too_many_nodes:
+      return n(r.want) + " nodes, at most " + n(r.have);
     case RejectReason::too_many_cpus:
       return n(r.want) + " CPUs, only " + n(r.have) + (r.item.empty() ? "" : " " + r.item);
-    case RejectReason::memory_over_max: return n(r.want) + " MB per node, nodes have " + n(r.have) + " MB";
-    case RejectReason::feature_missing: return "constraint '" + r.item + "' not met";
+    case RejectReason::memory_over_max:
+      return n(r.want) + " MB per node, nodes have " + n(r.have) + " MB";
+    case RejectReason::feature_missing:
+      return "constraint '" + r.item + "' not met";
     case RejectReason::gpu_type_missing:
       return r.item.empty() ? std::string("no GPUs") : "no GPUs of type '" + r.item + "'";
     case RejectReason::too_many_gpus:
-      return n(r.want) + " GPUs" + (r.item.empty() ? "" : " '" + r.item + "'") + " per node, nodes have " + n(r.have);
-    case RejectReason::unpriced_gres: return r.item + " is not priced here";
-    case RejectReason::cost_too_large: return "worst-case cost too large to compute";
+      return n(r.want) + " GPUs" + (r.item.empty() ? "" : " '" + r.item + "'") +
+             " per node, nodes have " + n(r.have);
+    case RejectReason::unpriced_gres:
+      return r.item + " is not priced here";
+    case RejectReason::cost_too_large:
+      return "worst-case cost too large to compute";
     case RejectReason::over_budget:
-      return "worst-case cost " + format_money(r.want, cur) + " over the budget of " + format_money(r.have, cur);
+      return "worst-case cost " + format_money(r.want, cur) + " over the budget of " +
+             format_money(r.have, cur);
     case RejectReason::misses_deadline:
       return "expected end " + utc(r.want) + " after the deadline " + utc(r.have);
   }
@@ -330,19 +377,22 @@ Money RouteDecision::hold() const {
   return m;
 }
 
-void route(const SiteModel& model, const std::vector<const SiteState*>& states, const RouteRequest& req,
-           const RouteOptions& opt, std::int64_t now, RouteDecision* out) {
+void route(const SiteModel& model, const std::vector<const SiteState*>& states,
+           const RouteRequest& req, const RouteOptions& opt, std::int64_t now, RouteDecision* out) {
   const JobResources& job = req.resources;
   if (states.size() != model.sites.size())
     throw Error(Errc::bad_input, "route: " + std::to_string(states.size()) + " site states for " +
-                                     std::to_string(model.sites.size()) + " sites; expected one per site (align_states)");
+                                     std::to_string(model.sites.size()) +
+                                     " sites; expected one per site (align_states)");
   if (job.cpus < 1 || job.seconds < 1 || job.nodes < 0 || job.mem_mb < 0)
-    throw Error(Errc::bad_input, "route: a job needs at least 1 CPU and 1 second, and no negative nodes or memory");
+    throw Error(Errc::bad_input,
+                "route: a job needs at least 1 CPU and 1 second, and no negative nodes or memory");
   out->policy = opt.policy;
   out->now = now;
   out->options = opt;
   out->excluded.clear();
-  // Reused across calls of this thread: ranking allocates nothing once it has seen the largest model.
+  // Reused across calls of this thread: ranking allocates nothing once it has seen the largest
+  // model.
   thread_local std::vector<Pick> picks;
   picks.clear();
   out->selected = 0;
@@ -361,8 +411,8 @@ void route(const SiteModel& model, const std::vector<const SiteState*>& states, 
     gres.push_back(std::move(g));
   }
 
-  auto reject = [out](const std::string& site, const std::string& part, RejectReason r, std::int64_t have,
-                      std::int64_t want, const std::string& item) {
+  auto reject = [out](const std::string& site, const std::string& part, RejectReason r,
+                      std::int64_t have, std::int64_t want, const std::string& item) {
     out->excluded.push_back(RouteReject{site, part, r, have, want, item});
   };
   static const std::string kNone;
@@ -415,7 +465,8 @@ void route(const SiteModel& model, const std::vector<const SiteState*>& states, 
       const PartitionState* ps = nullptr;
       if (declared) {
         while (cursor < st->partitions.size() && st->partitions[cursor].name < pname) ++cursor;
-        if (cursor < st->partitions.size() && st->partitions[cursor].name == pname) ps = &st->partitions[cursor];
+        if (cursor < st->partitions.size() && st->partitions[cursor].name == pname)
+          ps = &st->partitions[cursor];
       } else {
         ps = &st->partitions[pi];
       }
@@ -424,12 +475,16 @@ void route(const SiteModel& model, const std::vector<const SiteState*>& states, 
       };
 
       const long price = declared ? site.partition_price[pi] : site.find_price(pname);
-      if (price < 0) { no(RejectReason::no_price, 0, 0, kNone); continue; }
+      if (price < 0) {
+        no(RejectReason::no_price, 0, 0, kNone);
+        continue;
+      }
       if (pc && pc->max_time > 0 && job.seconds > pc->max_time) {
         no(RejectReason::walltime_over_max, pc->max_time, job.seconds, kNone);
         continue;
       }
-      std::int64_t cpn = pc && pc->cpus_per_node > 0 ? pc->cpus_per_node : (ps ? ps->cpus_per_node : 0);
+      std::int64_t cpn =
+          pc && pc->cpus_per_node > 0 ? pc->cpus_per_node : (ps ? ps->cpus_per_node : 0);
       std::int64_t nodes = job.nodes;
       if (nodes > 0 && cpn > 0 && job.cpus > nodes * cpn) {
         static const std::string kOnNodes = "on the nodes asked for";
@@ -449,7 +504,9 @@ void route(const SiteModel& model, const std::vector<const SiteState*>& states, 
       for (const auto& group : req.constraint) {
         bool met = false;
         for (const auto& f : group)
-          if (pc && (std::binary_search(pc->features.begin(), pc->features.end(), f) || f == pc->cpu_model)) met = true;
+          if (pc && (std::binary_search(pc->features.begin(), pc->features.end(), f) ||
+                     f == pc->cpu_model))
+            met = true;
         if (!met) {
           no(RejectReason::feature_missing, 0, 0, join_group(group));
           ok = false;
@@ -485,8 +542,8 @@ void route(const SiteModel& model, const std::vector<const SiteState*>& states, 
       RejectReason why = RejectReason::cost_too_large;
       const std::string* item = &kNone;
       const auto pidx = static_cast<std::size_t>(price);
-      if (!cost_of(site.prices[pidx], site.base_rates[pidx], job.cpus, job.mem_mb, nodes, gres, job.seconds, &cost,
-                   &why, &item)) {
+      if (!cost_of(site.prices[pidx], site.base_rates[pidx], job.cpus, job.mem_mb, nodes, gres,
+                   job.seconds, &cost, &why, &item)) {
         no(why, 0, 0, *item);
         continue;
       }
@@ -494,7 +551,10 @@ void route(const SiteModel& model, const std::vector<const SiteState*>& states, 
         no(RejectReason::over_budget, opt.budget, cost, kNone);
         continue;
       }
-      if (!ps) { no(RejectReason::partition_not_reported, 0, 0, kNone); continue; }
+      if (!ps) {
+        no(RejectReason::partition_not_reported, 0, 0, kNone);
+        continue;
+      }
       if (ps->nodes_total > 0 && nodes > ps->nodes_total) {
         no(RejectReason::too_many_nodes, ps->nodes_total, nodes, kNone);
         continue;
@@ -528,7 +588,8 @@ void route(const SiteModel& model, const std::vector<const SiteState*>& states, 
       continue;
     }
     if (found) {
-      out->excluded.resize(first_reject);  // partitions it will not use are not reasons against the site
+      out->excluded.resize(
+          first_reject);  // partitions it will not use are not reasons against the site
       picks.push_back(best);
     }
   }
@@ -547,12 +608,14 @@ void route(const SiteModel& model, const std::vector<const SiteState*>& states, 
     c.score = p.score;
     c.state_age = p.age;
   }
-  std::size_t k = opt.policy == RoutePolicy::fastest ? static_cast<std::size_t>(std::max<std::int64_t>(1, opt.top_k)) : 1;
+  std::size_t k = opt.policy == RoutePolicy::fastest
+                      ? static_cast<std::size_t>(std::max<std::int64_t>(1, opt.top_k))
+                      : 1;
   out->selected = std::min(k, out->ranked.size());
 }
 
-RouteDecision route(const SiteModel& model, const std::vector<const SiteState*>& states, const RouteRequest& req,
-                    const RouteOptions& opt, std::int64_t now) {
+RouteDecision route(const SiteModel& model, const std::vector<const SiteState*>& states,
+                    const RouteRequest& req, const RouteOptions& opt, std::int64_t now) {
   RouteDecision d;
   route(model, states, req, opt, now, &d);
   return d;
@@ -594,8 +657,10 @@ nlohmann::json to_json(const RouteDecision& d, const Currency& cur) {
                       {"candidates", cands},
                       {"excluded", excl}};
   if (d.policy == RoutePolicy::balanced) j["wait_weight_minor"] = d.options.wait_weight;
-  j["deadline"] = d.options.deadline > 0 ? nlohmann::json(d.options.deadline) : nlohmann::json(nullptr);
-  j["budget_minor"] = d.options.budget >= 0 ? nlohmann::json(d.options.budget) : nlohmann::json(nullptr);
+  j["deadline"] =
+      d.options.deadline > 0 ? nlohmann::json(d.options.deadline) : nlohmann::json(nullptr);
+  j["budget_minor"] =
+      d.options.budget >= 0 ? nlohmann::json(d.options.budget) : nlohmann::json(nullptr);
   return j;
 }
 

@@ -1,4 +1,5 @@
-// Site state files: JSON (de)serialisation, atomic write (temp + fsync + rename), loading, staleness.
+// Site state files: JSON (de)serialisation, atomic write (temp + fsync + rename), loading,
+// staleness.
 #include "site_state.hpp"
 
 #include <fcntl.h>
@@ -29,7 +30,8 @@ void make_dirs(const std::string& dir) {
     pos = dir.find('/', pos + 1);
     partial = dir.substr(0, pos);
     if (partial.empty()) continue;
-    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) storage_error("cannot create directory", partial, errno);
+    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
+      storage_error("cannot create directory", partial, errno);
   }
 }
 
@@ -37,14 +39,16 @@ std::int64_t get_int(const nlohmann::json& j, const char* key, const std::string
   auto it = j.find(key);
   if (it == j.end()) return 0;
   if (!it->is_number_integer())
-    throw Error(Errc::bad_input, what + ": field '" + key + "' is not an integer; expected a whole number");
+    throw Error(Errc::bad_input,
+                what + ": field '" + key + "' is not an integer; expected a whole number");
   return it->get<std::int64_t>();
 }
 
 std::string get_string(const nlohmann::json& j, const char* key, const std::string& what) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return {};
-  if (!it->is_string()) throw Error(Errc::bad_input, what + ": field '" + key + "' is not a string; expected text");
+  if (!it->is_string())
+    throw Error(Errc::bad_input, what + ": field '" + key + "' is not a string; expected text");
   return it->get<std::string>();
 }
 
@@ -71,19 +75,22 @@ nlohmann::json to_json(const SiteState& s) {
                      {"pending_cpus", p.pending_cpus},
                      {"running_cpu_seconds", p.running_cpu_seconds},
                      {"pending_cpu_seconds", p.pending_cpu_seconds}});
-  return {{"schema", kSiteStateSchema}, {"site", s.site},         {"cluster", s.cluster},
-          {"reachable", s.reachable},   {"error", s.error},       {"observed_at", s.observed_at},
+  return {{"schema", kSiteStateSchema}, {"site", s.site},     {"cluster", s.cluster},
+          {"reachable", s.reachable},   {"error", s.error},   {"observed_at", s.observed_at},
           {"query_ms", s.query_ms},     {"partitions", parts}};
 }
 
 SiteState site_state_from_json(const nlohmann::json& j, const std::string& what) {
-  if (!j.is_object()) throw Error(Errc::bad_input, what + ": not a JSON object; expected a site state document");
+  if (!j.is_object())
+    throw Error(Errc::bad_input, what + ": not a JSON object; expected a site state document");
   std::int64_t schema = get_int(j, "schema", what);
   if (schema < 1)
-    throw Error(Errc::bad_input, what + ": no 'schema'; expected a site state written by `paracloud sites collect`");
+    throw Error(Errc::bad_input,
+                what + ": no 'schema'; expected a site state written by `paracloud sites collect`");
   if (schema > kSiteStateSchema)
-    throw Error(Errc::refused, what + ": schema " + std::to_string(schema) + " is newer than this paracloud (" +
-                                   std::to_string(kSiteStateSchema) + ")",
+    throw Error(Errc::refused,
+                what + ": schema " + std::to_string(schema) + " is newer than this paracloud (" +
+                    std::to_string(kSiteStateSchema) + ")",
                 "upgrade paracloud here, or run the collector of the same version");
   SiteState s;
   s.site = get_string(j, "site", what);
@@ -91,13 +98,15 @@ SiteState site_state_from_json(const nlohmann::json& j, const std::string& what)
   s.error = get_string(j, "error", what);
   auto r = j.find("reachable");
   if (r == j.end() || !r->is_boolean())
-    throw Error(Errc::bad_input, what + ": field 'reachable' is missing or not true/false; expected a boolean");
+    throw Error(Errc::bad_input,
+                what + ": field 'reachable' is missing or not true/false; expected a boolean");
   s.reachable = r->get<bool>();
   s.observed_at = get_int(j, "observed_at", what);
   s.query_ms = get_int(j, "query_ms", what);
   auto parts = j.find("partitions");
   if (parts != j.end() && !parts->is_array())
-    throw Error(Errc::bad_input, what + ": field 'partitions' is not an array; expected a list of partitions");
+    throw Error(Errc::bad_input,
+                what + ": field 'partitions' is not an array; expected a list of partitions");
   if (parts != j.end()) {
     for (const auto& pj : *parts) {
       if (!pj.is_object()) throw Error(Errc::bad_input, what + ": a partition is not an object");
@@ -116,9 +125,9 @@ SiteState site_state_from_json(const nlohmann::json& j, const std::string& what)
       p.pending_cpus = get_int(pj, "pending_cpus", w);
       p.running_cpu_seconds = get_int(pj, "running_cpu_seconds", w);
       p.pending_cpu_seconds = get_int(pj, "pending_cpu_seconds", w);
-      for (std::int64_t v : {p.cpus_total, p.cpus_idle, p.cpus_alloc, p.cpus_other, p.nodes_total, p.cpus_per_node,
-                             p.running_jobs, p.pending_jobs, p.pending_cpus, p.running_cpu_seconds,
-                             p.pending_cpu_seconds})
+      for (std::int64_t v : {p.cpus_total, p.cpus_idle, p.cpus_alloc, p.cpus_other, p.nodes_total,
+                             p.cpus_per_node, p.running_jobs, p.pending_jobs, p.pending_cpus,
+                             p.running_cpu_seconds, p.pending_cpu_seconds})
         if (v < 0) throw Error(Errc::bad_input, w + ": negative count; expected 0 or more");
       s.partitions.push_back(std::move(p));
     }
@@ -128,7 +137,9 @@ SiteState site_state_from_json(const nlohmann::json& j, const std::string& what)
   return s;
 }
 
-std::string site_state_path(const std::string& dir, const std::string& site) { return dir + "/" + site + ".json"; }
+std::string site_state_path(const std::string& dir, const std::string& site) {
+  return dir + "/" + site + ".json";
+}
 
 void write_site_state(const std::string& dir, const SiteState& s) {
   if (s.site.empty() || s.site.find('/') != std::string::npos || s.site[0] == '.')
@@ -179,16 +190,19 @@ SiteState read_site_state(const std::string& path) {
     if (e == ENOENT)
       throw Error(Errc::not_found, "no state file '" + path + "'",
                   "run `paracloud sites collect` (or its daemon) so that it writes one");
-    throw Error(Errc::storage, "cannot read '" + path + "': " + std::strerror(e), "check its permissions");
+    throw Error(Errc::storage, "cannot read '" + path + "': " + std::strerror(e),
+                "check its permissions");
   }
   std::ostringstream ss;
   ss << in.rdbuf();
   nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
-  if (j.is_discarded()) throw Error(Errc::bad_input, path + ": not valid JSON; expected a site state document");
+  if (j.is_discarded())
+    throw Error(Errc::bad_input, path + ": not valid JSON; expected a site state document");
   return site_state_from_json(j, path);
 }
 
-std::vector<SiteState> load_site_states(const std::string& dir, const std::vector<SiteConf>& sites) {
+std::vector<SiteState> load_site_states(const std::string& dir,
+                                        const std::vector<SiteConf>& sites) {
   std::vector<SiteState> out;
   out.reserve(sites.size());
   for (const auto& site : sites) {
@@ -213,10 +227,14 @@ std::vector<SiteState> load_site_states(const std::string& dir, const std::vecto
 
 const char* to_string(StateHealth h) {
   switch (h) {
-    case StateHealth::fresh: return "fresh";
-    case StateHealth::stale: return "stale";
-    case StateHealth::unreachable: return "unreachable";
-    case StateHealth::missing: return "missing";
+    case StateHealth::fresh:
+      return "fresh";
+    case StateHealth::stale:
+      return "stale";
+    case StateHealth::unreachable:
+      return "unreachable";
+    case StateHealth::missing:
+      return "missing";
   }
   return "?";
 }
@@ -225,9 +243,12 @@ HealthVerdict judge_state(const SiteState* s, std::int64_t now, std::int64_t max
   HealthVerdict v;
   if (!s || s->observed_at <= 0) return v;
   v.age = std::max<std::int64_t>(0, now - s->observed_at);
-  if (!s->reachable) v.health = StateHealth::unreachable;
-  else if (v.age > max_age) v.health = StateHealth::stale;
-  else v.health = StateHealth::fresh;
+  if (!s->reachable)
+    v.health = StateHealth::unreachable;
+  else if (v.age > max_age)
+    v.health = StateHealth::stale;
+  else
+    v.health = StateHealth::fresh;
   return v;
 }
 

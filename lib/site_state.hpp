@@ -1,8 +1,9 @@
-// Live state of partner sites (free/busy CPUs, queued work, reachability) as JSON files, and its staleness.
+// Live state of partner sites (free/busy CPUs, queued work, reachability) as JSON files, and its
+// staleness.
 //
-// `paracloud sites collect` queries each site's slurmctld off the submit path and writes one file per
-// site, SiteStateDir/SITE.json, atomically (temporary file + rename). job_submit and the router only
-// read these files: a read is a local open() of a small file, never a network call.
+// `paracloud sites collect` queries each site's slurmctld off the submit path and writes one file
+// per site, SiteStateDir/SITE.json, atomically (temporary file + rename). job_submit and the router
+// only read these files: a read is a local open() of a small file, never a network call.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -18,12 +19,12 @@ constexpr int kSiteStateSchema = 1;  // "schema" of the JSON files; readers refu
 // One partition as the site's sinfo/squeue saw it. 0 means none (or unknown).
 struct PartitionState {
   std::string name;
-  std::int64_t cpus_total = 0;           // CPUs of nodes that can run jobs (sinfo %C total minus "other")
-  std::int64_t cpus_idle = 0;            // free CPUs
-  std::int64_t cpus_alloc = 0;           // busy CPUs
-  std::int64_t cpus_other = 0;           // CPUs of down, drained or failed nodes (not in cpus_total)
-  std::int64_t nodes_total = 0;          // nodes in the partition
-  std::int64_t cpus_per_node = 0;        // CPUs of its largest node
+  std::int64_t cpus_total = 0;     // CPUs of nodes that can run jobs (sinfo %C total minus "other")
+  std::int64_t cpus_idle = 0;      // free CPUs
+  std::int64_t cpus_alloc = 0;     // busy CPUs
+  std::int64_t cpus_other = 0;     // CPUs of down, drained or failed nodes (not in cpus_total)
+  std::int64_t nodes_total = 0;    // nodes in the partition
+  std::int64_t cpus_per_node = 0;  // CPUs of its largest node
   std::int64_t running_jobs = 0;
   std::int64_t pending_jobs = 0;
   std::int64_t pending_cpus = 0;         // CPUs asked for by pending jobs
@@ -32,13 +33,13 @@ struct PartitionState {
 };
 
 struct SiteState {
-  std::string site;                       // SiteName
-  std::string cluster;                    // Slurm ClusterName queried
-  bool reachable = false;                 // false: the last query failed (error says why)
-  std::string error;                      // why unreachable, or why the state file could not be read
-  std::int64_t observed_at = 0;           // unix seconds when the query finished; 0: never observed
-  std::int64_t query_ms = 0;              // how long the query took
-  std::vector<PartitionState> partitions; // sorted by name
+  std::string site;              // SiteName
+  std::string cluster;           // Slurm ClusterName queried
+  bool reachable = false;        // false: the last query failed (error says why)
+  std::string error;             // why unreachable, or why the state file could not be read
+  std::int64_t observed_at = 0;  // unix seconds when the query finished; 0: never observed
+  std::int64_t query_ms = 0;     // how long the query took
+  std::vector<PartitionState> partitions;  // sorted by name
 
   const PartitionState* find(const std::string& partition) const;  // nullptr when not reported
 };

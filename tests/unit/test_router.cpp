@@ -38,8 +38,9 @@ static const char* kConf =
     "PriceName=b:gpu cpu=0.20 gres/gpu=5.00 gres/gpu:a100=8.00\n"
     "PriceName=c:* cpu=0.15 mem=0.01\n";
 
-static PartitionState part(const std::string& name, std::int64_t idle, std::int64_t total, std::int64_t pending_cpus,
-                           std::int64_t running_cs, std::int64_t pending_cs, std::int64_t nodes = 0) {
+static PartitionState part(const std::string& name, std::int64_t idle, std::int64_t total,
+                           std::int64_t pending_cpus, std::int64_t running_cs,
+                           std::int64_t pending_cs, std::int64_t nodes = 0) {
   PartitionState p;
   p.name = name;
   p.cpus_idle = idle;
@@ -53,7 +54,8 @@ static PartitionState part(const std::string& name, std::int64_t idle, std::int6
   return p;
 }
 
-static SiteState site(const std::string& name, std::vector<PartitionState> parts, std::int64_t age = 5) {
+static SiteState site(const std::string& name, std::vector<PartitionState> parts,
+                      std::int64_t age = 5) {
   SiteState s;
   s.site = name;
   s.cluster = name;
@@ -65,7 +67,8 @@ static SiteState site(const std::string& name, std::vector<PartitionState> parts
   return s;
 }
 
-// Waits: a busy (7200 s = (230400 + 230400) / 64), b idle (0), c nearly full (ceil(165600 / 96) = 1725 s).
+// Waits: a busy (7200 s = (230400 + 230400) / 64), b idle (0), c nearly full (ceil(165600 / 96) =
+// 1725 s).
 static std::vector<SiteState> busy_states() {
   return {site("a", {part("batch", 0, 64, 32, 230400, 230400)}),
           site("b", {part("batch", 256, 256, 0, 0, 0), part("gpu", 64, 64, 0, 0, 0)}),
@@ -95,11 +98,13 @@ struct Fixture {
 
 static std::string order(const RouteDecision& d) {
   std::string s;
-  for (const auto& c : d.ranked) s += c.site + ":" + c.partition + "=" + std::to_string(c.score) + " ";
+  for (const auto& c : d.ranked)
+    s += c.site + ":" + c.partition + "=" + std::to_string(c.score) + " ";
   return s;
 }
 
-static const RouteReject* reject_of(const RouteDecision& d, const std::string& site, const std::string& part = "") {
+static const RouteReject* reject_of(const RouteDecision& d, const std::string& site,
+                                    const std::string& part = "") {
   for (const auto& r : d.excluded)
     if (r.site == site && (part.empty() || r.partition == part)) return &r;
   return nullptr;
@@ -137,8 +142,8 @@ Test(router, fastest_ranks_by_expected_start_and_races_top_k) {
   Fixture f;
   RouteDecision d = f.run(job(8), RoutePolicy::fastest);
   assert_str(order(d), "b:batch=0 c:batch=1725 a:batch=7200 ");
-  cr_assert_eq(d.selected, 2u);         // RouteTopK=2
-  cr_assert_eq(d.hold(), 160);          // the dearer of b (160) and c (120)
+  cr_assert_eq(d.selected, 2u);  // RouteTopK=2
+  cr_assert_eq(d.hold(), 160);   // the dearer of b (160) and c (120)
   auto j = to_json(d, f.cfg.currency);
   cr_assert_eq(j["selected"].size(), 2u);
   assert_str(j["selected"][1].get<std::string>(), "c");
@@ -146,7 +151,8 @@ Test(router, fastest_ranks_by_expected_start_and_races_top_k) {
 
 Test(router, balanced_adds_the_weighted_wait) {
   Fixture f;
-  // weight 0.50/h: a 80 + 7200 s -> 100 = 180; b 160 + 0 = 160; c 120 + ceil(1725 x 50 / 3600) = 24 -> 144.
+  // weight 0.50/h: a 80 + 7200 s -> 100 = 180; b 160 + 0 = 160; c 120 + ceil(1725 x 50 / 3600) = 24
+  // -> 144.
   RouteDecision d = f.run(job(8), RoutePolicy::balanced);
   assert_str(order(d), "c:batch=144 b:batch=160 a:batch=180 ");
   cr_assert_eq(d.selected, 1u);
@@ -206,8 +212,9 @@ Test(router, stale_unreachable_and_missing_states_are_excluded_with_reasons) {
   cr_assert_eq(d.excluded[0].want, 60);
   assert_str(describe(d.excluded[0], f.cfg.currency), "state is 61 s old (max 60 s)");
   cr_assert(d.excluded[1].reason == RejectReason::unreachable);
-  assert_str(describe(d.excluded[1], f.cfg.currency),
-             "unreachable at the last query, 5 s ago: sinfo: error: Unable to contact slurm controller");
+  assert_str(
+      describe(d.excluded[1], f.cfg.currency),
+      "unreachable at the last query, 5 s ago: sinfo: error: Unable to contact slurm controller");
   cr_assert(d.excluded[2].reason == RejectReason::no_state);
   // c's own HealthMaxAge=300 keeps a 200 s old state usable.
   f.states = busy_states();
@@ -222,8 +229,11 @@ Test(router, nothing_feasible_lists_every_site_with_reasons) {
   RouteDecision d = f.run(r, RoutePolicy::cheapest);
   cr_assert(d.ranked.empty());
   std::string got;
-  for (const auto& x : d.excluded) got += x.site + "/" + x.partition + ":" + to_string(x.reason) + " ";
-  assert_str(got, "a/batch:gpu_type_missing b/batch:gpu_type_missing b/gpu:gpu_type_missing c/batch:gpu_type_missing ");
+  for (const auto& x : d.excluded)
+    got += x.site + "/" + x.partition + ":" + to_string(x.reason) + " ";
+  assert_str(got,
+             "a/batch:gpu_type_missing b/batch:gpu_type_missing b/gpu:gpu_type_missing "
+             "c/batch:gpu_type_missing ");
   assert_str(describe(d.excluded[2], f.cfg.currency), "no GPUs of type 'h100'");
   auto j = to_json(d, f.cfg.currency);
   cr_assert(j["selected"].empty());
@@ -239,7 +249,7 @@ Test(router, gpus_by_type_and_count_priced_like_price_job) {
   cr_assert_eq(d.ranked.size(), 1u);
   assert_str(d.ranked[0].partition, "gpu");
   cr_assert_eq(d.ranked[0].cost, 160 + 1600);  // 8 x 0.20 + 2 x 8.00
-  r.resources.gres = {{"gpu", 8}};                // untyped: 8 on one node, nodes have 4
+  r.resources.gres = {{"gpu", 8}};             // untyped: 8 on one node, nodes have 4
   d = f.run(r, RoutePolicy::cheapest);
   const RouteReject* g = reject_of(d, "b", "gpu");
   cr_assert(g && g->reason == RejectReason::too_many_gpus);
@@ -255,7 +265,8 @@ Test(router, cost_equals_price_job) {
   Fixture f;
   std::mt19937 rng(42);
   for (int i = 0; i < 200; ++i) {
-    RouteRequest r = job(1 + static_cast<std::int64_t>(rng() % 64), 1 + static_cast<std::int64_t>(rng() % 200000));
+    RouteRequest r = job(1 + static_cast<std::int64_t>(rng() % 64),
+                         1 + static_cast<std::int64_t>(rng() % 200000));
     r.resources.mem_mb = static_cast<std::int64_t>(rng() % 100000);
     RouteDecision d = f.run(r, RoutePolicy::cheapest);
     for (const auto& c : d.ranked) {
@@ -314,7 +325,7 @@ Test(router, licenses_drain_and_unreported_partitions) {
   d = f.run(r, RoutePolicy::cheapest);
   assert_str(describe(*reject_of(d, "b"), f.cfg.currency), "only 2 'matlab' licenses (asked 3)");
 
-  f.cfg.sites[0].drained = true;  // a
+  f.cfg.sites[0].drained = true;   // a
   f.states[2].partitions.clear();  // c reports no partitions: its declared batch is not usable
   f.model = SiteModel(f.cfg);
   d = f.run(job(8), RoutePolicy::cheapest);
@@ -324,10 +335,12 @@ Test(router, licenses_drain_and_unreported_partitions) {
 }
 
 Test(router, sites_without_partition_lines_use_the_reported_partitions) {
-  Config cfg = parse_config("SiteName=x\nSiteName=y\nPriceName=x:* cpu=0.10\nPriceName=y:short cpu=0.05\n", "t");
+  Config cfg = parse_config(
+      "SiteName=x\nSiteName=y\nPriceName=x:* cpu=0.10\nPriceName=y:short cpu=0.05\n", "t");
   SiteModel m(cfg);
-  std::vector<SiteState> st = {site("x", {part("long", 8, 8, 0, 0, 0), part("short", 8, 8, 0, 0, 0)}),
-                               site("y", {part("long", 8, 8, 0, 0, 0), part("short", 8, 8, 0, 0, 0)})};
+  std::vector<SiteState> st = {
+      site("x", {part("long", 8, 8, 0, 0, 0), part("short", 8, 8, 0, 0, 0)}),
+      site("y", {part("long", 8, 8, 0, 0, 0), part("short", 8, 8, 0, 0, 0)})};
   RouteDecision d = route(m, align_states(m, st), job(4), RouteOptions{}, kNow);
   assert_str(order(d), "y:short=20 x:long=40 ");  // x: long and short tie, long first by name
   RouteRequest r = job(4);
@@ -347,7 +360,8 @@ Test(router, deadline_and_budget) {
   const RouteReject* x = reject_of(d, "c");
   cr_assert(x && x->reason == RejectReason::misses_deadline);
   cr_assert_eq(x->want, kNow + 5325);
-  assert_str(describe(*x, f.cfg.currency), "expected end 2023-11-14T23:42:05Z after the deadline 2023-11-14T23:42:04Z");
+  assert_str(describe(*x, f.cfg.currency),
+             "expected end 2023-11-14T23:42:05Z after the deadline 2023-11-14T23:42:04Z");
   o.deadline = kNow + 3600 + 1725;  // exactly on time is in time
   assert_str(order(f.run(job(8), o)), "c:batch=120 b:batch=160 ");
 
@@ -384,17 +398,20 @@ Test(router, same_inputs_same_answer_in_any_order) {
       RouteOptions o = route_options(cfg);
       o.policy = p;
       std::string got = to_json(route(m, align_states(m, st), r, o, kNow), cfg.currency).dump();
-      cr_assert(got == want, "policy %s, shuffle %d:\n%s\n!=\n%s", to_string(p), i, got.c_str(), want.c_str());
+      cr_assert(got == want, "policy %s, shuffle %d:\n%s\n!=\n%s", to_string(p), i, got.c_str(),
+                want.c_str());
     }
   }
 }
 
 Test(router, equal_scores_break_ties_by_site_name) {
-  Config cfg = parse_config("SiteName=zeta\nSiteName=alpha\nSiteName=mid\nPriceName=zeta:* cpu=0.10\n"
-                            "PriceName=alpha:* cpu=0.10\nPriceName=mid:* cpu=0.10\n",
-                            "t");
+  Config cfg = parse_config(
+      "SiteName=zeta\nSiteName=alpha\nSiteName=mid\nPriceName=zeta:* cpu=0.10\n"
+      "PriceName=alpha:* cpu=0.10\nPriceName=mid:* cpu=0.10\n",
+      "t");
   SiteModel m(cfg);
-  std::vector<SiteState> st = {site("zeta", {part("p", 8, 8, 0, 0, 0)}), site("mid", {part("p", 8, 8, 0, 0, 0)}),
+  std::vector<SiteState> st = {site("zeta", {part("p", 8, 8, 0, 0, 0)}),
+                               site("mid", {part("p", 8, 8, 0, 0, 0)}),
                                site("alpha", {part("p", 8, 8, 0, 0, 0)})};
   RouteDecision d = route(m, align_states(m, st), job(1), RouteOptions{}, kNow);
   assert_str(order(d), "alpha:p=10 mid:p=10 zeta:p=10 ");
@@ -413,9 +430,11 @@ Test(router, bad_calls_and_parsers) {
   cr_assert_eq(c[1].size(), 2u);
   assert_str(c[1][1], "c");
   cr_assert(parse_constraint("").empty());
-  for (const char* bad : {"a&&b", "[a|b]", "a*2", "a b", "|a"}) cr_assert_throw(parse_constraint(bad), Error, "%s", bad);
+  for (const char* bad : {"a&&b", "[a|b]", "a*2", "a b", "|a"})
+    cr_assert_throw(parse_constraint(bad), Error, "%s", bad);
   auto l = parse_licenses("matlab:2,ansys,matlab");
   cr_assert_eq(l.at("matlab"), 3);
   cr_assert_eq(l.at("ansys"), 1);
-  for (const char* bad : {"matlab:", ":2", "a:b", "a|b", "a,,b"}) cr_assert_throw(parse_licenses(bad), Error, "%s", bad);
+  for (const char* bad : {"matlab:", ":2", "a:b", "a|b", "a,,b"})
+    cr_assert_throw(parse_licenses(bad), Error, "%s", bad);
 }

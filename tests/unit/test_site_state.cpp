@@ -1,4 +1,5 @@
-// Unit tests of site_state.hpp: JSON round trip, atomic state files, loading with broken files, staleness.
+// Unit tests of site_state.hpp: JSON round trip, atomic state files, loading with broken files,
+// staleness.
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <sys/stat.h>
@@ -185,7 +186,8 @@ Test(site_state, load_reports_each_broken_file_without_hiding_the_others) {
   cr_assert_eq(all[1].partitions.size(), 2u);
   cr_assert(all[2].error.find("not valid JSON") != std::string::npos, "%s", all[2].error.c_str());
   cr_assert(all[3].error.find("holds site 'a'") != std::string::npos, "%s", all[3].error.c_str());
-  for (int i : {0, 2, 3}) cr_assert(judge_state(&all[i], 1700000000, 60).health == StateHealth::missing);
+  for (int i : {0, 2, 3})
+    cr_assert(judge_state(&all[i], 1700000000, 60).health == StateHealth::missing);
   remove_tree(dir);
 }
 
