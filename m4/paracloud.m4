@@ -73,8 +73,11 @@ AC_DEFUN([PARACLOUD_SLURM_SRC], [
     AS_IF([test -f "$with_slurm_src/config.h" && test -f "$with_slurm_src/src/slurmctld/slurmctld.h" && test $have_slurm = yes],
       [have_slurm_src=yes; SLURM_SRC_CPPFLAGS="-I$with_slurm_src"],
       [AC_MSG_WARN([--with-slurm-src=$with_slurm_src is not a configured Slurm source tree: jobcomp/paracloud disabled (run scripts/fetch-slurm-src.sh)])])])
+  SLURM_SRC_DIR=no
+  test $have_slurm_src = yes && SLURM_SRC_DIR=$with_slurm_src
   test $have_slurm_src = yes || with_slurm_src="(not found: run scripts/fetch-slurm-src.sh)"
   AC_SUBST([SLURM_SRC_CPPFLAGS])
+  AC_SUBST([SLURM_SRC_DIR])
   AM_CONDITIONAL([HAVE_SLURM_SRC], [test $have_slurm_src = yes])
 ])
 
