@@ -130,7 +130,8 @@ json bins_json(const std::vector<SizeBin>& bins) {
 }
 json or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 // Rounds for the compact form: a record does not need 9 significant digits.
-double round_to(double v, double unit) { return std::round(v / unit) * unit; }
+// Dividing by the scale (not multiplying by its inverse) gives the double nearest the decimal.
+double round_to(double v, double scale) { return std::round(v * scale) / scale; }
 
 }  // namespace
 
@@ -334,8 +335,8 @@ json to_json(const ProfileSummary& s) {
 json compact_profile(const ProfileSummary& s) {
   json top = json::array();
   for (const CallSummary* c : s.top_calls("", 3))
-    top.push_back({{"name", c->name}, {"time_s", round_to(c->time_s.sum, 1e-6)},
-                   {"pct", round_to(c->pct_of_wall, 0.01)}, {"count", to_i64(c->count.sum)}});
+    top.push_back({{"name", c->name}, {"time_s", round_to(c->time_s.sum, 1e6)},
+                   {"pct", round_to(c->pct_of_wall, 100)}, {"count", to_i64(c->count.sum)}});
   json bytes = {{"mpi", s.mpi_bytes}};
   for (const LayerSummary& l : s.layers)
     if (l.name != "mpi" && (l.bytes_read.sum > 0 || l.bytes_written.sum > 0))
@@ -345,9 +346,9 @@ json compact_profile(const ProfileSummary& s) {
           {"step", or_null(s.job_step)},
           {"ranks", s.ranks},
           {"nodes", s.nodes},
-          {"wall_s", round_to(s.wall_time_s.max, 1e-3)},
-          {"mpi_pct", round_to(s.mpi_pct, 0.01)},
-          {"io_pct", round_to(s.io_pct, 0.01)},
+          {"wall_s", round_to(s.wall_time_s.max, 1e3)},
+          {"mpi_pct", round_to(s.mpi_pct, 100)},
+          {"io_pct", round_to(s.io_pct, 100)},
           {"top_calls", top},
           {"bytes", bytes}};
 }

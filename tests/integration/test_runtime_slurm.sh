@@ -42,7 +42,21 @@ cc -shared -fPIC -o "$work/userpre.so" "$work/userpre.c" || it_fail "cc userpre.
 cat >"$work/plugstack.conf" <<EOF
 required $spank runtime=$rt
 EOF
-it_cluster_up --nodes 2 --name pcrt --plugstack "$work/plugstack.conf"
+# With jobcomp/paracloud built, the accounting records are checked for the profile summary too.
+comp_dir=$build/plugins/jobcomp/paracloud/.libs
+acct=()
+if [ -f "$comp_dir/jobcomp_paracloud.so" ]; then
+  conf=$work/paracloud.conf LOG=$work/accounting.jsonl
+  printf '%s\n' "ClusterName=pcrt" "LedgerPath=$work/ledger.db" "AccountingLog=$LOG" "SpoolDir=$work/spool" \
+    "SiteName=pcrt" "PriceName=pcrt:* cpu=1 mem=0 node=0" >"$conf"
+  mkdir -p "$work/spool"
+  { "$PC" --conf "$conf" bank account add lab && "$PC" --conf "$conf" bank user add root -A lab --default &&
+      "$PC" --conf "$conf" bank deposit lab 1000; } >"$work/bank.log" 2>&1 || { cat "$work/bank.log"; it_fail "ledger setup"; }
+  acct=(--plugin-dir "$comp_dir" --paracloud-conf "$conf" --set JobCompType=jobcomp/paracloud)
+else
+  it_log "SKIP accounting record checks: jobcomp/paracloud not built (make -C $build/plugins)"
+fi
+it_cluster_up --nodes 2 --name pcrt --plugstack "$work/plugstack.conf" "${acct[@]}"
 cd "$work" || it_fail "cd $work"
 
 # ---------------------------------------------------------------- srun --tune=profile: exact counts
@@ -183,6 +197,68 @@ check_bad_arg() {  # check_bad_arg ARGS NEEDLE
 check_bad_arg "bogus=1" "paracloud: plugstack.conf argument 'bogus=1' not understood: expected default=MODE, runtime=/ABSOLUTE/PATH or profile_dir=/ABSOLUTE/DIR"
 check_bad_arg "default=fast" "paracloud: plugstack.conf argument default=fast: expected auto, profile or off"
 check_bad_arg "runtime=lib.so" "paracloud: plugstack.conf argument 'runtime=lib.so': expected an absolute path"
+
+# ---------------------------------------------------------------- accounting records (jobcomp/paracloud)
+# record JOB PYTHON-EXPR: evaluates EXPR with r = the job's record, once it is in the log (30 s at most).
+record() {
+  python3 - "$LOG" "$1" "$2" <<'EOF'
+import json, sys, time
+path, job, expr = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+for _ in range(100):
+    try:
+        for l in open(path):
+            r = json.loads(l)
+            if r.get("job_id") == job:
+                print(eval(expr)); sys.exit(0)
+    except FileNotFoundError:
+        pass
+    time.sleep(0.3)
+print("no record of job %d in %s" % (job, path)); sys.exit(1)
+EOF
+}
+if [ ${#acct[@]} -gt 0 ]; then
+  it_expect_eq "record of the srun job: profile of step 0" \
+    "$(record "$job" '(r["profile"]["steps"][0]["step"], r["profile"]["steps"][0]["ranks"], r["profile"]["steps"][0]["app"], len(r["profile"]["steps"][0]["top_calls"]), r["profile_reason"])')" \
+    "('0', 4, 'calls_c', 3, None)"
+  want=$(profile_field "$prof" 'int(sum(x["bytes"]["sum"] for x in d["calls"] if x["layer"] == "mpi" and x["kind"] in ("p2p", "coll", "icoll") and x["name"] not in ("MPI_Barrier", "MPI_Ibarrier")))')
+  it_expect_eq "record of the srun job: MPI payload bytes = the profile's" "$(record "$job" 'r["profile"]["steps"][0]["bytes"]["mpi"]')" "$want"
+  it_expect_eq "record of the sbatch --tune=profile job: one step (batch script inert)" \
+    "$(record "$bjob" '[s["step"] for s in r["profile"]["steps"]]')" "['0']"
+  it_expect_eq "record of the --tune=off job: profile null" "$(record "$ojob" 'r["profile"]')" None
+  expect_contains "record of the --tune=off job: the reason" "$(record "$ojob" 'r["profile_reason"]')" \
+    "no paracloud-profile-$ojob.*.json in $work"
+  # Hostile files in the job's directory: a symlink to a root-only file, a FIFO, another user's file,
+  # a file over 16 MiB. The record must come at once and read none of them.
+  it_sbatch --hold -n 1 -o /dev/null --wrap true
+  hjob=$IT_JOB
+  ln -s /etc/shadow "$work/paracloud-profile-$hjob.0.json"
+  mkfifo "$work/paracloud-profile-$hjob.1.json"
+  cp "$prof" "$work/paracloud-profile-$hjob.2.json" && chown nobody "$work/paracloud-profile-$hjob.2.json"
+  head -c $((17 * 1024 * 1024)) /dev/zero >"$work/paracloud-profile-$hjob.3.json"
+  t0=$SECONDS
+  scontrol release "$hjob"
+  it_wait_job "$hjob" 30 >/dev/null
+  it_expect_eq "hostile profile files: record with profile null" "$(record "$hjob" 'r["profile"]')" None
+  it_check "hostile profile files: the record came within 15 s" [ $((SECONDS - t0)) -le 15 ]
+  expect_contains "hostile profile files: the reason names the first file" "$(record "$hjob" 'r["profile_reason"]')" \
+    "no usable profile in $work: paracloud-profile-$hjob.0.json: is a symbolic link"
+  # The same files beside a good one: the good one is summarized, each bad one skipped with its reason.
+  it_sbatch --hold -n 1 -o /dev/null --wrap true
+  gjob=$IT_JOB
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d['job']['id']=sys.argv[2]; json.dump(d, open(sys.argv[3],'w'))" \
+    "$prof" "$gjob" "$work/paracloud-profile-$gjob.0.json"
+  ln -s /etc/shadow "$work/paracloud-profile-$gjob.1.json"
+  mkfifo "$work/paracloud-profile-$gjob.2.json"
+  cp "$prof" "$work/paracloud-profile-$gjob.3.json" && chown nobody "$work/paracloud-profile-$gjob.3.json"
+  head -c $((17 * 1024 * 1024)) /dev/zero >"$work/paracloud-profile-$gjob.4.json"
+  scontrol release "$gjob"
+  it_wait_job "$gjob" 30 >/dev/null
+  it_expect_eq "good and bad files: steps summarized" "$(record "$gjob" '[s["step"] for s in r["profile"]["steps"]]')" "['0']"
+  it_expect_eq "good and bad files: reasons of the skipped ones" \
+    "$(record "$gjob" '"; ".join(s["file"].split(".")[1] + " " + s["reason"].split(" (")[0] for s in r["profile"]["skipped"])')" \
+    "1 is a symbolic link; 2 is not a regular file; 3 not owned by the job's user; 4 larger than 16777216 bytes"
+  rm -f "$work"/paracloud-profile-"$hjob".* "$work"/paracloud-profile-"$gjob".*
+fi
 
 it_cluster_down "$IT_RUN"
 it_finish

@@ -250,6 +250,8 @@ Test(profile_summary, compact_summary_for_records) {
   cr_assert(c["bytes"]["mpi"].get<std::int64_t>() > 0);
   cr_assert(std::fabs(c["mpi_pct"].get<double>() - s.mpi_pct) < 0.006);
   cr_assert(c.dump().size() < 1000, "compact: %zu bytes", c.dump().size());
+  for (const json& t : c["top_calls"])  // rounded to a short decimal, not 0.6383989999999999
+    cr_assert(t["time_s"].dump().size() <= 15, "time_s %s", t["time_s"].dump().c_str());
   json d = compact_profile(parse_profile(fixture("profile_posix_dd.json"), "dd.json"));
   cr_assert_eq(d["bytes"]["posix"]["written"], 40960);
   cr_assert_not(d["bytes"].contains("hdf5"), "layers without bytes are left out");
