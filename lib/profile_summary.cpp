@@ -1,4 +1,5 @@
-// Runtime profiles: parsing a profile (schema version 1) into a ProfileSummary, its JSON forms, and the safe lookup of a job's profile files.
+// Runtime profiles: parsing a profile (schema version 1) into a ProfileSummary, its JSON forms, and
+// the safe lookup of a job's profile files.
 #include "profile_summary.hpp"
 
 #include <dirent.h>
@@ -9,8 +10,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 
@@ -22,7 +23,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kMaxDepth = 32;  // profiles nest 5 deep; deeper documents are refused before they are built
+constexpr int kMaxDepth =
+    32;  // profiles nest 5 deep; deeper documents are refused before they are built
 
 // Counts and byte totals arrive as JSON numbers; a hostile file must not make the cast undefined.
 std::int64_t to_i64(double v) {
@@ -42,9 +44,12 @@ const json* member(const json& j, const char* key) {
   return it == j.end() || it->is_null() ? nullptr : &*it;
 }
 
-std::string path(const std::string& where, const char* key) { return where.empty() ? key : where + "." + key; }
+std::string path(const std::string& where, const char* key) {
+  return where.empty() ? key : where + "." + key;
+}
 
-double number(const std::string& src, const json& j, const char* key, const std::string& where, bool required) {
+double number(const std::string& src, const json& j, const char* key, const std::string& where,
+              bool required) {
   const json* v = member(j, key);
   if (!v) {
     if (required) bad(src, path(where, key) + " is missing");
@@ -64,7 +69,8 @@ std::string text(const std::string& src, const json& j, const char* key, const s
   return v->get<std::string>();
 }
 
-ProfileStat stat(const std::string& src, const json& j, const char* key, const std::string& where, bool required) {
+ProfileStat stat(const std::string& src, const json& j, const char* key, const std::string& where,
+                 bool required) {
   ProfileStat s;
   const json* v = member(j, key);
   if (!v) {
@@ -95,7 +101,8 @@ std::vector<SizeBin> histogram(const std::string& src, const json& c, const std:
     if (!b.is_object()) bad(src, here + " is not an object");
     SizeBin sb;
     double bin = number(src, b, "bin", here, true);
-    if (bin < 0 || bin > 63 || bin != std::floor(bin)) bad(src, here + ".bin is not a bin number (0..63)");
+    if (bin < 0 || bin > 63 || bin != std::floor(bin))
+      bad(src, here + ".bin is not a bin number (0..63)");
     sb.bin = static_cast<int>(bin);
     sb.min_bytes = to_i64(number(src, b, "min_bytes", here, false));
     if (member(b, "max_bytes")) sb.max_bytes = to_i64(number(src, b, "max_bytes", here, true));
@@ -107,9 +114,12 @@ std::vector<SizeBin> histogram(const std::string& src, const json& c, const std:
 
 void add_bins(std::vector<SizeBin>& into, const std::vector<SizeBin>& from) {
   for (const SizeBin& b : from) {
-    auto it = std::find_if(into.begin(), into.end(), [&](const SizeBin& x) { return x.bin == b.bin; });
-    if (it == into.end()) into.push_back(b);
-    else it->count += b.count;
+    auto it =
+        std::find_if(into.begin(), into.end(), [&](const SizeBin& x) { return x.bin == b.bin; });
+    if (it == into.end())
+      into.push_back(b);
+    else
+      it->count += b.count;
   }
 }
 
@@ -118,14 +128,19 @@ double pct(double part, double whole) { return whole > 0 ? 100.0 * part / whole 
 bool is_session(const CallSummary& c) { return c.layer == "mpi" && c.kind == "session"; }
 
 json stat_json(const ProfileStat& s) {
-  return {{"sum", s.sum}, {"min", s.min}, {"avg", s.avg}, {"max", s.max},
+  return {{"sum", s.sum},
+          {"min", s.min},
+          {"avg", s.avg},
+          {"max", s.max},
           {"imbalance", s.imbalance ? json(*s.imbalance) : json(nullptr)}};
 }
 json bins_json(const std::vector<SizeBin>& bins) {
   json a = json::array();
   for (const SizeBin& b : bins)
-    a.push_back({{"bin", b.bin}, {"min_bytes", b.min_bytes},
-                 {"max_bytes", b.max_bytes ? json(*b.max_bytes) : json(nullptr)}, {"count", b.count}});
+    a.push_back({{"bin", b.bin},
+                 {"min_bytes", b.min_bytes},
+                 {"max_bytes", b.max_bytes ? json(*b.max_bytes) : json(nullptr)},
+                 {"count", b.count}});
   return a;
 }
 json or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
@@ -142,13 +157,15 @@ ProfileSummary parse_profile(std::string_view body, const std::string& source) {
   try {
     // The callback sees every value with its depth before it is stored: refuse deep nesting early.
     doc = json::parse(body.begin(), body.end(), [&](int depth, json::parse_event_t, json&) {
-      if (depth > kMaxDepth) bad(source, "nested deeper than " + std::to_string(kMaxDepth) + " levels: not a profile");
+      if (depth > kMaxDepth)
+        bad(source, "nested deeper than " + std::to_string(kMaxDepth) + " levels: not a profile");
       return true;
     });
   } catch (const json::parse_error& e) {
     std::string why = e.what();
     if (auto p = why.find("parse error"); p != std::string::npos) why = why.substr(p);
-    bad(source, std::string(body.empty() ? "empty file" : "not valid JSON") + " (truncated or corrupt?): " + why);
+    bad(source, std::string(body.empty() ? "empty file" : "not valid JSON") +
+                    " (truncated or corrupt?): " + why);
   }
   return summarize_profile(doc, source);
 }
@@ -159,14 +176,17 @@ ProfileSummary summarize_profile(const json& doc, const std::string& src) {
   if (!doc.is_object()) bad(src, "not a paracloud profile (the document is not a JSON object)");
   const json* schema = member(doc, "schema");
   if (!schema || !schema->is_string() || *schema != "paracloud-profile")
-    bad(src, "not a paracloud profile (\"schema\" is " + (schema ? schema->dump() : std::string("missing")) +
+    bad(src, "not a paracloud profile (\"schema\" is " +
+                 (schema ? schema->dump() : std::string("missing")) +
                  ", expected \"paracloud-profile\")");
   const json* version = member(doc, "version");
-  if (!version || !version->is_number_integer()) bad(src, "\"version\" is missing or not an integer");
+  if (!version || !version->is_number_integer())
+    bad(src, "\"version\" is missing or not an integer");
   s.version = version->get<int>();
   if (s.version < 1 || s.version > kProfileSchemaVersion)
     throw Error(Errc::bad_input,
-                src + ": profile version " + std::to_string(s.version) + " is not supported (this build reads 1.." +
+                src + ": profile version " + std::to_string(s.version) +
+                    " is not supported (this build reads 1.." +
                     std::to_string(kProfileSchemaVersion) + ")",
                 "upgrade paracloud to read profiles of a newer runtime");
   try {
@@ -204,7 +224,8 @@ ProfileSummary summarize_profile(const json& doc, const std::string& src) {
         const json* en = member(m, "enabled");
         if (en && en->is_boolean() && !en->get<bool>()) {
           std::string reason = text(src, m, "reason", "modules[]");
-          s.disabled_modules.push_back(text(src, m, "name", "modules[]") + (reason.empty() ? "" : ": " + reason));
+          s.disabled_modules.push_back(text(src, m, "name", "modules[]") +
+                                       (reason.empty() ? "" : ": " + reason));
         }
       }
     }
@@ -239,7 +260,8 @@ ProfileSummary summarize_profile(const json& doc, const std::string& src) {
       cs.count = stat(src, c, "count", here, true);
       cs.bytes = stat(src, c, "bytes", here, false);
       cs.time_s = stat(src, c, "time_s", here, false);
-      if (const json* e = member(c, "time_estimated"); e && e->is_boolean()) cs.time_estimated = e->get<bool>();
+      if (const json* e = member(c, "time_estimated"); e && e->is_boolean())
+        cs.time_estimated = e->get<bool>();
       cs.fortran_calls = to_i64(number(src, c, "fortran_calls", here, false));
       cs.errors = to_i64(number(src, c, "errors", here, false));
       cs.size_hist = histogram(src, c, here);
@@ -262,12 +284,15 @@ ProfileSummary summarize_profile(const json& doc, const std::string& src) {
       s.mpi_bytes += to_i64(c.bytes.sum);
     }
   }
-  std::sort(s.message_sizes.begin(), s.message_sizes.end(), [](const SizeBin& a, const SizeBin& b) { return a.bin < b.bin; });
+  std::sort(s.message_sizes.begin(), s.message_sizes.end(),
+            [](const SizeBin& a, const SizeBin& b) { return a.bin < b.bin; });
   for (CallSummary& c : s.calls) {
     c.pct_of_wall = pct(c.time_s.sum, s.wall_time_s.sum);
-    c.pct_of_layer = is_session(c) ? 0 : pct(c.time_s.sum, c.layer == "mpi" ? mpi_calls_time : s.io_time_s.sum);
+    c.pct_of_layer =
+        is_session(c) ? 0 : pct(c.time_s.sum, c.layer == "mpi" ? mpi_calls_time : s.io_time_s.sum);
   }
-  s.mpi_pct_excl_init = pct(std::max(0.0, s.mpi_time_s.sum - s.mpi_init_s), s.wall_time_s.sum - s.mpi_init_s);
+  s.mpi_pct_excl_init =
+      pct(std::max(0.0, s.mpi_time_s.sum - s.mpi_init_s), s.wall_time_s.sum - s.mpi_init_s);
   std::stable_sort(s.calls.begin(), s.calls.end(), [](const CallSummary& a, const CallSummary& b) {
     if (a.time_s.sum != b.time_s.sum) return a.time_s.sum > b.time_s.sum;
     return a.name < b.name;
@@ -281,7 +306,8 @@ const LayerSummary* ProfileSummary::layer(std::string_view name) const {
   return nullptr;
 }
 
-std::vector<const CallSummary*> ProfileSummary::top_calls(std::string_view which, std::size_t n) const {
+std::vector<const CallSummary*> ProfileSummary::top_calls(std::string_view which,
+                                                          std::size_t n) const {
   std::vector<const CallSummary*> out;
   for (const CallSummary& c : calls) {
     if (out.size() >= n) break;
@@ -296,16 +322,26 @@ std::vector<const CallSummary*> ProfileSummary::top_calls(std::string_view which
 json to_json(const ProfileSummary& s) {
   json calls = json::array();
   for (const CallSummary& c : s.calls)
-    calls.push_back({{"name", c.name}, {"layer", c.layer}, {"kind", c.kind}, {"count", stat_json(c.count)},
-                     {"bytes", stat_json(c.bytes)}, {"time_s", stat_json(c.time_s)},
-                     {"time_estimated", c.time_estimated}, {"pct_of_layer", c.pct_of_layer},
-                     {"pct_of_wall", c.pct_of_wall}, {"fortran_calls", c.fortran_calls}, {"errors", c.errors},
+    calls.push_back({{"name", c.name},
+                     {"layer", c.layer},
+                     {"kind", c.kind},
+                     {"count", stat_json(c.count)},
+                     {"bytes", stat_json(c.bytes)},
+                     {"time_s", stat_json(c.time_s)},
+                     {"time_estimated", c.time_estimated},
+                     {"pct_of_layer", c.pct_of_layer},
+                     {"pct_of_wall", c.pct_of_wall},
+                     {"fortran_calls", c.fortran_calls},
+                     {"errors", c.errors},
                      {"size_hist", bins_json(c.size_hist)}});
   json io = json::array();
   for (const LayerSummary& l : s.layers) {
     if (l.name == "mpi") continue;
-    io.push_back({{"layer", l.name}, {"calls", l.calls.sum}, {"bytes_read", l.bytes_read.sum},
-                  {"bytes_written", l.bytes_written.sum}, {"time_s", l.time_s.sum}});
+    io.push_back({{"layer", l.name},
+                  {"calls", l.calls.sum},
+                  {"bytes_read", l.bytes_read.sum},
+                  {"bytes_written", l.bytes_written.sum},
+                  {"time_s", l.time_s.sum}});
   }
   return {{"summary_version", kProfileSummaryVersion},
           {"source", s.source},
@@ -313,7 +349,10 @@ json to_json(const ProfileSummary& s) {
           {"generator", or_null(s.generator)},
           {"created", or_null(s.created)},
           {"app", {{"name", or_null(s.app_name)}, {"exe", or_null(s.app_exe)}}},
-          {"job", {{"id", or_null(s.job_id)}, {"step", or_null(s.job_step)}, {"launcher", or_null(s.launcher)}}},
+          {"job",
+           {{"id", or_null(s.job_id)},
+            {"step", or_null(s.job_step)},
+            {"launcher", or_null(s.launcher)}}},
           {"mode", or_null(s.mode)},
           {"mpi", s.mpi},
           {"ranks", s.ranks},
@@ -335,8 +374,10 @@ json to_json(const ProfileSummary& s) {
 json compact_profile(const ProfileSummary& s) {
   json top = json::array();
   for (const CallSummary* c : s.top_calls("", 3))
-    top.push_back({{"name", c->name}, {"time_s", round_to(c->time_s.sum, 1e6)},
-                   {"pct", round_to(c->pct_of_wall, 100)}, {"count", to_i64(c->count.sum)}});
+    top.push_back({{"name", c->name},
+                   {"time_s", round_to(c->time_s.sum, 1e6)},
+                   {"pct", round_to(c->pct_of_wall, 100)},
+                   {"count", to_i64(c->count.sum)}});
   json bytes = {{"mpi", s.mpi_bytes}};
   for (const LayerSummary& l : s.layers)
     if (l.name != "mpi" && (l.bytes_read.sum > 0 || l.bytes_written.sum > 0))
@@ -384,7 +425,8 @@ bool step_less(const std::string& a, const std::string& b) {
 namespace {
 // Lists the profile names of a job in an open directory (in step order, at most max_files).
 std::vector<std::pair<std::string, std::string>> list_profiles(int dirfd, const std::string& job_id,
-                                                                std::size_t max_files, std::size_t* more) {
+                                                               std::size_t max_files,
+                                                               std::size_t* more) {
   std::vector<std::pair<std::string, std::string>> found;  // step, name
   int fd = dup(dirfd);
   DIR* d = fd >= 0 ? fdopendir(fd) : nullptr;
@@ -395,7 +437,8 @@ std::vector<std::pair<std::string, std::string>> list_profiles(int dirfd, const 
   while (struct dirent* e = readdir(d))
     if (auto step = profile_step_of(e->d_name, job_id)) found.emplace_back(*step, e->d_name);
   closedir(d);
-  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return step_less(a.first, b.first); });
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return step_less(a.first, b.first); });
   if (more) *more = found.size() > max_files ? found.size() - max_files : 0;
   if (found.size() > max_files) found.resize(max_files);
   return found;
@@ -414,15 +457,16 @@ std::vector<std::string> find_profile_files(const std::string& dir, const std::s
   return out;
 }
 
-std::optional<std::string> read_owned_file(int dirfd, const std::string& name, uid_t owner, std::size_t max_bytes,
-                                           std::string* why) {
+std::optional<std::string> read_owned_file(int dirfd, const std::string& name, uid_t owner,
+                                           std::size_t max_bytes, std::string* why) {
   auto fail = [&](const std::string& w) -> std::optional<std::string> {
     if (why) *why = w;
     return std::nullopt;
   };
   struct stat st;
   // Look before opening: a device node or FIFO is never opened at all.
-  if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return fail(std::string("cannot stat: ") + std::strerror(errno));
+  if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return fail(std::string("cannot stat: ") + std::strerror(errno));
   if (S_ISLNK(st.st_mode)) return fail("is a symbolic link");
   if (!S_ISREG(st.st_mode)) return fail("is not a regular file");
   int fd = openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -435,9 +479,11 @@ std::optional<std::string> read_owned_file(int dirfd, const std::string& name, u
   if (fstat(fd, &st) != 0) return fail(std::string("cannot stat: ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) return fail("is not a regular file");
   if (st.st_uid != owner)
-    return fail("not owned by the job's user (uid " + std::to_string(owner) + "; owner uid " + std::to_string(st.st_uid) + ")");
+    return fail("not owned by the job's user (uid " + std::to_string(owner) + "; owner uid " +
+                std::to_string(st.st_uid) + ")");
   if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
-    return fail("larger than " + std::to_string(max_bytes) + " bytes (" + std::to_string(st.st_size) + ")");
+    return fail("larger than " + std::to_string(max_bytes) + " bytes (" +
+                std::to_string(st.st_size) + ")");
   std::string body;
   body.resize(static_cast<std::size_t>(st.st_size) + 1);
   std::size_t got = 0;
@@ -453,8 +499,8 @@ std::optional<std::string> read_owned_file(int dirfd, const std::string& name, u
   return body;
 }
 
-json record_profile(const std::string& dir, std::uint32_t job_id, uid_t uid, std::string* why, std::size_t max_files,
-                    std::size_t max_bytes) {
+json record_profile(const std::string& dir, std::uint32_t job_id, uid_t uid, std::string* why,
+                    std::size_t max_files, std::size_t max_bytes) {
   auto none = [&](const std::string& w) {
     if (why) *why = w;
     return json(nullptr);
@@ -478,25 +524,33 @@ json record_profile(const std::string& dir, std::uint32_t job_id, uid_t uid, std
       if (body) {
         try {
           ProfileSummary s = parse_profile(*body, name);
-          if (!s.job_id.empty() && s.job_id != id) throw Error(Errc::bad_input, "written for job " + s.job_id);
+          if (!s.job_id.empty() && s.job_id != id)
+            throw Error(Errc::bad_input, "written for job " + s.job_id);
           json c = compact_profile(s);
           if (c["step"].is_null()) c["step"] = step;
           steps.push_back(std::move(c));
           continue;
         } catch (const Error& e) {
           reason = e.what();
-          if (reason.compare(0, name.size() + 2, name + ": ") == 0) reason = reason.substr(name.size() + 2);
+          if (reason.compare(0, name.size() + 2, name + ": ") == 0)
+            reason = reason.substr(name.size() + 2);
         }
       }
       skipped.push_back({{"file", name}, {"reason", reason}});
     }
-    if (more) skipped.push_back({{"file", profile_file_name(id, "*")}, {"reason", std::to_string(more) + " more files not read"}});
+    if (more)
+      skipped.push_back({{"file", profile_file_name(id, "*")},
+                         {"reason", std::to_string(more) + " more files not read"}});
     if (steps.empty())
-      return none("no usable profile in " + dir + ": " + skipped[0]["file"].get<std::string>() + ": " +
-                  skipped[0]["reason"].get<std::string>());
+      return none("no usable profile in " + dir + ": " + skipped[0]["file"].get<std::string>() +
+                  ": " + skipped[0]["reason"].get<std::string>());
     if (why) why->clear();
-    return {{"summary_version", kProfileSummaryVersion}, {"dir", dir}, {"steps", steps}, {"skipped", skipped}};
-  } catch (const std::exception& e) {  // allocation failure or a bug: the record goes out without a profile
+    return {{"summary_version", kProfileSummaryVersion},
+            {"dir", dir},
+            {"steps", steps},
+            {"skipped", skipped}};
+  } catch (const std::exception&
+               e) {  // allocation failure or a bug: the record goes out without a profile
     return none(std::string("internal error: ") + e.what());
   }
 }

@@ -1,4 +1,5 @@
-// Runtime profiles (runtime/PROFILE-SCHEMA.md, version 1): parsing into a summary, the compact form kept in accounting records, and safe lookup of a job's profile files.
+// Runtime profiles (runtime/PROFILE-SCHEMA.md, version 1): parsing into a summary, the compact form
+// kept in accounting records, and safe lookup of a job's profile files.
 #pragma once
 #include <sys/types.h>
 
@@ -11,8 +12,9 @@
 
 namespace paracloud {
 
-constexpr int kProfileSchemaVersion = 1;             // the newest profile version this build reads
-constexpr int kProfileSummaryVersion = 1;            // layout of to_json(ProfileSummary) and compact_profile()
+constexpr int kProfileSchemaVersion = 1;  // the newest profile version this build reads
+constexpr int kProfileSummaryVersion =
+    1;  // layout of to_json(ProfileSummary) and compact_profile()
 constexpr std::size_t kProfileMaxBytes = 16u << 20;  // larger files are refused (record_profile)
 
 // A statistic over the ranks of a step ({"sum", "min", "avg", "max", "imbalance"} in the profile).
@@ -32,13 +34,14 @@ struct SizeBin {
 struct CallSummary {
   std::string name, layer, kind;  // "MPI_Allreduce", "mpi", "coll"
   ProfileStat count, bytes, time_s;
-  bool time_estimated = false;    // sampled calls: time_s is an unbiased estimate
+  bool time_estimated = false;  // sampled calls: time_s is an unbiased estimate
   std::int64_t fortran_calls = 0, errors = 0;
   std::vector<SizeBin> size_hist;
-  // time_s.sum as a share: MPI calls of the summed time of all MPI calls but MPI_Init/Finalize; IO calls
-  // of io_time_s.sum (outermost IO time, so nested layers' shares overlap: H5Dwrite contains its pwrite)
+  // time_s.sum as a share: MPI calls of the summed time of all MPI calls but MPI_Init/Finalize; IO
+  // calls of io_time_s.sum (outermost IO time, so nested layers' shares overlap: H5Dwrite contains
+  // its pwrite)
   double pct_of_layer = 0;
-  double pct_of_wall = 0;   // time_s.sum as % of wall_time_s.sum
+  double pct_of_wall = 0;  // time_s.sum as % of wall_time_s.sum
 };
 
 struct LayerSummary {
@@ -57,12 +60,14 @@ struct ProfileSummary {
   ProfileStat wall_time_s, mpi_time_s, io_time_s;
   double mpi_pct = 0, io_pct = 0;  // as written by the runtime (MPI_Init included)
   double mpi_init_s = 0;           // MPI_Init(_thread) time summed over ranks
-  double mpi_pct_excl_init = 0;    // MPI time as % of wall time, MPI_Init left out of both (as mpiP counts)
+  double mpi_pct_excl_init =
+      0;  // MPI time as % of wall time, MPI_Init left out of both (as mpiP counts)
   std::vector<std::string> disabled_modules;  // "posix: PARACLOUD_DISABLE"
   std::vector<CallSummary> calls;             // every call, most time first (ties: by name)
   std::vector<LayerSummary> layers;           // mpi, mpiio, posix, hdf5 (those present)
-  std::vector<SizeBin> message_sizes;  // MPI p2p and collective payloads, summed over calls (barriers left out)
-  std::int64_t mpi_bytes = 0;          // payload bytes of those calls, summed over ranks
+  std::vector<SizeBin>
+      message_sizes;  // MPI p2p and collective payloads, summed over calls (barriers left out)
+  std::int64_t mpi_bytes = 0;  // payload bytes of those calls, summed over ranks
 
   const LayerSummary* layer(std::string_view name) const;
   // The n calls of `layer` ("" for any layer) with the most time; MPI_Init/MPI_Finalize left out.
@@ -106,7 +111,8 @@ std::optional<std::string> read_owned_file(int dirfd, const std::string& name, u
 // were written to `dir`: {"summary_version", "dir", "steps": [compact_profile...], "skipped":
 // [{"file", "reason"}]}, or null with *why set when no usable profile exists (no dir, no file,
 // every file refused). Never throws; looks at no more than `max_files` files.
-nlohmann::json record_profile(const std::string& dir, std::uint32_t job_id, uid_t uid, std::string* why,
-                              std::size_t max_files = 64, std::size_t max_bytes = kProfileMaxBytes);
+nlohmann::json record_profile(const std::string& dir, std::uint32_t job_id, uid_t uid,
+                              std::string* why, std::size_t max_files = 64,
+                              std::size_t max_bytes = kProfileMaxBytes);
 
 }  // namespace paracloud

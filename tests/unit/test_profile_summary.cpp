@@ -1,4 +1,5 @@
-// Unit tests of profile_summary.hpp on profiles written by the real runtime (tests/unit/data): parsing, derived figures, errors, file lookup and the accounting-record summary.
+// Unit tests of profile_summary.hpp on profiles written by the real runtime (tests/unit/data):
+// parsing, derived figures, errors, file lookup and the accounting-record summary.
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -19,9 +20,10 @@ using namespace paracloud;
 using nlohmann::json;
 
 // Fixtures, written by libparacloud_rt (runtime/tests programs, see tests/unit/data/README):
-//   profile_calls_np4.json  calls_c.c at mpirun -np 4 (exact counts documented in runtime/tests/test_calls_c.sh)
-//   profile_hdf5_np2.json   hdf5_c.c at -np 2: each rank writes 500 doubles, then reads all 1000
-//   profile_posix_dd.json   dd bs=4096 count=10 with PARACLOUD_PROFILE_NONMPI=1
+//   profile_calls_np4.json  calls_c.c at mpirun -np 4 (exact counts documented in
+//   runtime/tests/test_calls_c.sh) profile_hdf5_np2.json   hdf5_c.c at -np 2: each rank writes 500
+//   doubles, then reads all 1000 profile_posix_dd.json   dd bs=4096 count=10 with
+//   PARACLOUD_PROFILE_NONMPI=1
 static std::string fixture(const std::string& name) {
   std::ifstream in(std::string(PROFILE_DATA_DIR) + "/" + name);
   cr_assert(in.good(), "cannot open fixture %s/%s", PROFILE_DATA_DIR, name.c_str());
@@ -35,14 +37,15 @@ std::string error_of(F&& f, Errc want) {
   try {
     f();
   } catch (const Error& e) {
-    cr_assert_eq(static_cast<int>(e.code()), static_cast<int>(want), "error code %d, expected %d: %s",
-                 static_cast<int>(e.code()), static_cast<int>(want), e.what());
+    cr_assert_eq(static_cast<int>(e.code()), static_cast<int>(want),
+                 "error code %d, expected %d: %s", static_cast<int>(e.code()),
+                 static_cast<int>(want), e.what());
     return e.what();
   }
   cr_assert_fail("no paracloud::Error was thrown");
   return {};
 }
-#define assert_contains(msg, needle)                                                                 \
+#define assert_contains(msg, needle)                                                   \
   cr_assert(std::string(msg).find(needle) != std::string::npos, "\"%s\" lacks \"%s\"", \
             std::string(msg).c_str(), std::string(needle).c_str())
 
@@ -96,11 +99,12 @@ Test(profile_summary, calls_np4_header_and_exact_counts) {
 Test(profile_summary, calls_sorted_by_time_and_percentages_add_up) {
   ProfileSummary s = parse_profile(fixture("profile_calls_np4.json"), "calls.json");
   for (std::size_t i = 1; i < s.calls.size(); ++i)
-    cr_assert(s.calls[i - 1].time_s.sum >= s.calls[i].time_s.sum, "%s before %s", s.calls[i - 1].name.c_str(),
-              s.calls[i].name.c_str());
+    cr_assert(s.calls[i - 1].time_s.sum >= s.calls[i].time_s.sum, "%s before %s",
+              s.calls[i - 1].name.c_str(), s.calls[i].name.c_str());
   double mpi_share = 0;
   for (const CallSummary& c : s.calls) {
-    cr_assert(std::fabs(c.pct_of_wall - 100 * c.time_s.sum / s.wall_time_s.sum) < 1e-9, "%s", c.name.c_str());
+    cr_assert(std::fabs(c.pct_of_wall - 100 * c.time_s.sum / s.wall_time_s.sum) < 1e-9, "%s",
+              c.name.c_str());
     if (c.layer == "mpi" && c.kind != "session") mpi_share += c.pct_of_layer;
   }
   cr_assert(std::fabs(mpi_share - 100) < 1e-6, "MPI shares add up to %f", mpi_share);
@@ -127,8 +131,8 @@ Test(profile_summary, message_sizes_sum_the_payload_calls) {
   std::int64_t calls = 0, bytes = 0, bin3 = 0;
   for (const json& c : doc["calls"]) {
     std::string kind = c["kind"], name = c["name"];
-    if (c["layer"] != "mpi" || (kind != "p2p" && kind != "coll" && kind != "icoll") || name == "MPI_Barrier" ||
-        name == "MPI_Ibarrier")
+    if (c["layer"] != "mpi" || (kind != "p2p" && kind != "coll" && kind != "icoll") ||
+        name == "MPI_Barrier" || name == "MPI_Ibarrier")
       continue;
     bytes += c["bytes"]["sum"].get<std::int64_t>();
     for (const json& h : c["size_hist"]) {
@@ -158,7 +162,8 @@ Test(profile_summary, hdf5_layers) {
   cr_assert(h);
   cr_assert_eq(h->bytes_written.sum, 2 * 500 * 8, "each rank writes its 500 doubles");
   cr_assert_eq(h->bytes_read.sum, 2 * 1000 * 8, "each rank reads all 1000");
-  cr_assert(s.layer("mpiio")->bytes_written.sum >= h->bytes_written.sum, "HDF5's bytes appear again in MPI-IO");
+  cr_assert(s.layer("mpiio")->bytes_written.sum >= h->bytes_written.sum,
+            "HDF5's bytes appear again in MPI-IO");
   cr_assert(s.layer("posix")->bytes_written.sum >= s.layer("mpiio")->bytes_written.sum);
   cr_assert_eq(call(s, "H5Dwrite").count.sum, 2);
   cr_assert(s.io_pct > 0);
@@ -191,28 +196,36 @@ Test(profile_summary, unknown_keys_are_ignored) {
 
 Test(profile_summary, corrupt_or_foreign_files_name_the_file) {
   std::string body = fixture("profile_calls_np4.json");
-  assert_contains(error_of([&] { parse_profile(body.substr(0, body.size() / 2), "half.json"); }, Errc::bad_input),
+  assert_contains(error_of([&] { parse_profile(body.substr(0, body.size() / 2), "half.json"); },
+                           Errc::bad_input),
                   "half.json: not valid JSON (truncated or corrupt?)");
-  assert_contains(error_of([&] { parse_profile("", "empty.json"); }, Errc::bad_input), "empty.json: empty file");
-  assert_contains(error_of([&] { parse_profile(R"({"schema":"darshan","version":3})", "d.json"); }, Errc::bad_input),
+  assert_contains(error_of([&] { parse_profile("", "empty.json"); }, Errc::bad_input),
+                  "empty.json: empty file");
+  assert_contains(error_of([&] { parse_profile(R"({"schema":"darshan","version":3})", "d.json"); },
+                           Errc::bad_input),
                   "d.json: not a paracloud profile (\"schema\" is \"darshan\"");
-  assert_contains(error_of([&] { parse_profile("[1,2]", "a.json"); }, Errc::bad_input), "a.json: not a paracloud profile");
+  assert_contains(error_of([&] { parse_profile("[1,2]", "a.json"); }, Errc::bad_input),
+                  "a.json: not a paracloud profile");
   json doc = json::parse(body);
   doc["version"] = 2;
   assert_contains(error_of([&] { summarize_profile(doc, "v2.json"); }, Errc::bad_input),
                   "v2.json: profile version 2 is not supported (this build reads 1..1)");
   doc = json::parse(body);
   doc["ranks"] = "four";
-  assert_contains(error_of([&] { summarize_profile(doc, "r.json"); }, Errc::bad_input), "r.json: ranks is not a number");
+  assert_contains(error_of([&] { summarize_profile(doc, "r.json"); }, Errc::bad_input),
+                  "r.json: ranks is not a number");
   doc = json::parse(body);
   doc["calls"][1].erase("count");
-  assert_contains(error_of([&] { summarize_profile(doc, "c.json"); }, Errc::bad_input), "calls[1].count is missing");
+  assert_contains(error_of([&] { summarize_profile(doc, "c.json"); }, Errc::bad_input),
+                  "calls[1].count is missing");
   doc = json::parse(body);
   doc["calls"][2]["time_s"]["max"] = "slow";
-  assert_contains(error_of([&] { summarize_profile(doc, "t.json"); }, Errc::bad_input), "calls[2].time_s.max is not a number");
+  assert_contains(error_of([&] { summarize_profile(doc, "t.json"); }, Errc::bad_input),
+                  "calls[2].time_s.max is not a number");
   doc = json::parse(body);
   doc["calls"] = json::object();
-  assert_contains(error_of([&] { summarize_profile(doc, "o.json"); }, Errc::bad_input), "calls is missing or not an array");
+  assert_contains(error_of([&] { summarize_profile(doc, "o.json"); }, Errc::bad_input),
+                  "calls is missing or not an array");
   doc = json::parse(body);
   doc["calls"][0]["count"]["sum"] = 1e300;  // absurd but finite: must not be undefined behaviour
   cr_assert_eq(summarize_profile(doc, "big.json").calls.size(), doc["calls"].size());
@@ -220,7 +233,8 @@ Test(profile_summary, corrupt_or_foreign_files_name_the_file) {
 
 Test(profile_summary, deep_nesting_is_refused_without_recursion) {
   std::string deep(200000, '[');
-  assert_contains(error_of([&] { parse_profile(deep, "deep.json"); }, Errc::bad_input), "deep.json: nested deeper than");
+  assert_contains(error_of([&] { parse_profile(deep, "deep.json"); }, Errc::bad_input),
+                  "deep.json: nested deeper than");
 }
 
 // ---------------------------------------------------------------- JSON forms
@@ -264,7 +278,8 @@ Test(profile_files, names_and_step_order) {
   cr_assert_eq(*profile_step_of("paracloud-profile-12.0.json", "12"), std::string("0"));
   cr_assert_eq(*profile_step_of("paracloud-profile-12.batch.json", "12"), std::string("batch"));
   cr_assert_not(profile_step_of("paracloud-profile-123.0.json", "12"));
-  cr_assert_not(profile_step_of("paracloud-profile-12.0.json.tmp.4711", "12"), "the runtime's temporary file");
+  cr_assert_not(profile_step_of("paracloud-profile-12.0.json.tmp.4711", "12"),
+                "the runtime's temporary file");
   cr_assert_not(profile_step_of("paracloud-profile-12..json", "12"));
   cr_assert_not(profile_step_of("paracloud-profile-12.a.b.json", "12"));
   cr_assert(step_less("2", "10"));
@@ -275,15 +290,17 @@ Test(profile_files, names_and_step_order) {
 
 Test(profile_files, find_lists_one_job_in_step_order) {
   Scratch t;
-  for (const char* n : {"paracloud-profile-5.10.json", "paracloud-profile-5.2.json", "paracloud-profile-5.batch.json",
-                        "paracloud-profile-5.0.json.tmp.9", "paracloud-profile-55.0.json", "notes.txt"})
+  for (const char* n : {"paracloud-profile-5.10.json", "paracloud-profile-5.2.json",
+                        "paracloud-profile-5.batch.json", "paracloud-profile-5.0.json.tmp.9",
+                        "paracloud-profile-55.0.json", "notes.txt"})
     t.put(n, "{}");
   auto f = find_profile_files(t.dir, "5");
   cr_assert_eq(f.size(), 3u);
   cr_assert_eq(f[0], t.dir + "/paracloud-profile-5.2.json");
   cr_assert_eq(f[1], t.dir + "/paracloud-profile-5.10.json");
   cr_assert_eq(f[2], t.dir + "/paracloud-profile-5.batch.json");
-  assert_contains(error_of([&] { find_profile_files(t.dir + "/missing", "5"); }, Errc::not_found), "cannot read directory");
+  assert_contains(error_of([&] { find_profile_files(t.dir + "/missing", "5"); }, Errc::not_found),
+                  "cannot read directory");
 }
 
 Test(profile_files, read_owned_file_refuses_what_root_must_not_read, .timeout = 10) {
@@ -337,7 +354,8 @@ Test(profile_files, record_profile_summarizes_good_steps_and_names_bad_ones, .ti
   // Someone else's file in the job's directory is not read.
   p = record_profile(t.dir, 77, getuid() + 1, &why);
   cr_assert(p.is_null());
-  assert_contains(why, "no usable profile in " + t.dir + ": paracloud-profile-77.0.json: not owned by the job's user");
+  assert_contains(why, "no usable profile in " + t.dir +
+                           ": paracloud-profile-77.0.json: not owned by the job's user");
 }
 
 Test(profile_files, record_profile_null_with_a_reason) {
@@ -350,20 +368,23 @@ Test(profile_files, record_profile_null_with_a_reason) {
   cr_assert(record_profile("relative/dir", 8, getuid(), &why).is_null());
   assert_contains(why, "no absolute working directory");
   cr_assert(record_profile("", 8, getuid(), &why).is_null());
-  for (int i = 0; i < 5; ++i) t.put("paracloud-profile-9." + std::to_string(i) + ".json", fixture("profile_posix_dd.json"));
+  for (int i = 0; i < 5; ++i)
+    t.put("paracloud-profile-9." + std::to_string(i) + ".json", fixture("profile_posix_dd.json"));
   json p = record_profile(t.dir, 9, getuid(), &why, 3);
   cr_assert_eq(p["steps"].size(), 3u, "at most max_files are read");
   cr_assert_eq(p["skipped"].back()["reason"], "2 more files not read");
 }
 
-// ---------------------------------------------------------------- the accounting record hook (settle.cpp)
+// ---------------------------------------------------------------- the accounting record hook
+// (settle.cpp)
 
 Test(profile_files, accounting_record_carries_the_profile_summary) {
   Scratch t;
   t.put("paracloud-profile-31.0.json", fixture("profile_hdf5_np2.json"));
   t.put("paracloud-profile-31.1.json", "garbage");
-  Config cfg = parse_config("ClusterName=a\nSiteName=a\nPriceName=a:* cpu=1\nAccountingLog=" + t.dir + "/acct.jsonl\n",
-                            "test.conf");
+  Config cfg = parse_config(
+      "ClusterName=a\nSiteName=a\nPriceName=a:* cpu=1\nAccountingLog=" + t.dir + "/acct.jsonl\n",
+      "test.conf");
   JobFacts f;
   f.cluster = "a";
   f.job_id = 31;
@@ -373,7 +394,8 @@ Test(profile_files, accounting_record_carries_the_profile_summary) {
   f.end = 1060;
   f.state = "COMPLETED";
   f.work_dir = t.dir;
-  // record_unsettled writes a record without a ledger; settle_run attaches the profile the same way.
+  // record_unsettled writes a record without a ledger; settle_run attaches the profile the same
+  // way.
   record_unsettled(cfg, f, "no ledger in this test");
   f.job_id = 32;  // a job without profiles
   record_unsettled(cfg, f, "no ledger in this test");
