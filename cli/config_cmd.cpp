@@ -51,7 +51,9 @@ void print_man() {
       if (std::strcmp(o.scope, sec.scope) != 0) continue;
       std::printf(".TP\n\\fB%s\\fR=\\fI%s\\fR\n%s.\n", roff(o.name).c_str(), to_string(o.type), roff(o.doc).c_str());
       if (o.choices) {
-        const char* label = o.type == OptType::integer ? "Range" : "Values";
+        const char* label = o.type == OptType::integer ? "Range"
+                            : o.type == OptType::path  ? "Or a URL starting with"
+                                                       : "Values";
         std::string choices = o.choices;
         for (std::size_t i; (i = choices.find('|')) != std::string::npos;) choices.replace(i, 1, ", ");
         std::printf("%s: %s.\n", label, roff(choices).c_str());

@@ -30,7 +30,8 @@ Ledger& Context::ledger(bool read_only) {
     o.read_only = read_only;
     o.create = !read_only;
     o.currency = cfg.currency;  // amounts in the ledger's messages
-    ledger_ = open_sqlite_ledger(cfg.ledger_path, o);
+    o.password_file = cfg.get("LedgerPassFile");  // MariaDB ledgers (LedgerPath=mysql://...)
+    ledger_ = open_ledger(cfg.ledger_path, o);
     ledger_ro_ = read_only;
   }
   return *ledger_;

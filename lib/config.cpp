@@ -250,7 +250,8 @@ class Lexer {
 std::string expected_for(const OptionSpec& spec) {
   switch (spec.type) {
     case OptType::string: return "text";
-    case OptType::path: return "an absolute path";
+    case OptType::path:  // choices: URL prefixes also accepted ("mysql://|mariadb://")
+      return spec.choices ? std::string("an absolute path or a URL starting with ") + spec.choices : "an absolute path";
     case OptType::integer:
       return spec.choices ? std::string("an integer in ") + spec.choices : std::string("an integer");
     case OptType::boolean: return "yes or no";
@@ -276,6 +277,14 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+// Whether v starts with one of the '|'-separated prefixes (nullptr: none).
+bool has_url_prefix(const std::string& v, const char* prefixes) {
+  if (!prefixes) return false;
+  for (const auto& p : split(prefixes, '|'))
+    if (!p.empty() && v.rfind(p, 0) == 0) return true;
+  return false;
+}
+
 // Checks one value against its spec and returns it in canonical form.
 std::string normalize(const OptionSpec& spec, const Pair& p, const Currency& cur) {
   const std::string& v = p.value;
@@ -287,7 +296,7 @@ std::string normalize(const OptionSpec& spec, const Pair& p, const Currency& cur
       case OptType::string:
         return v;
       case OptType::path:
-        if (!v.empty() && v[0] != '/') bad("'" + v + "' is a relative path");
+        if (!v.empty() && v[0] != '/' && !has_url_prefix(v, spec.choices)) bad("'" + v + "' is a relative path");
         return v;
       case OptType::integer: {
         bool digits = v.find_first_not_of("0123456789") == std::string::npos ||

@@ -86,7 +86,8 @@ struct StatementQuery {
   std::size_t limit = 0;     // 0 = all
 };
 
-// Storage-independent ledger interface (SQLite now; a shared MariaDB backend later).
+// Storage-independent ledger interface: SQLite (embedded default) or MariaDB/MySQL (shared by
+// controllers on several hosts). Both backends give the semantics described above.
 // All methods are atomic. Errors are thrown as paracloud::Error.
 class Ledger {
  public:
@@ -139,7 +140,31 @@ struct LedgerOptions {
   bool create = true;           // create the file and schema when missing
   int busy_timeout_ms = 10000;  // how long a writer waits for another writer
   Currency currency;            // only for amounts in error messages
+  std::string password_file;    // MariaDB: file whose first line is the password (LedgerPassFile=);
+                                // a ?passfile= in the URL takes precedence
 };
+
+// Where a MariaDB/MySQL ledger lives, from mysql://[USER@]HOST[:PORT]/DB[?socket=PATH&passfile=PATH]
+// (mariadb:// is the same). There is deliberately no way to put the password in the URL.
+struct MariadbParams {
+  std::string user;             // empty: the login name (libmariadb's default)
+  std::string host = "localhost";
+  unsigned port = 3306;
+  std::string database;
+  std::string socket;           // unix socket path (host "localhost")
+  std::string password_file;
+  std::string display() const;  // "mysql://user@host:port/db" for messages (never a password)
+};
+bool is_ledger_url(const std::string& spec);  // starts with mysql:// or mariadb://
+// Throws Error(Errc::config) naming the URL and the expected form.
+MariadbParams parse_ledger_url(const std::string& url);
+// Opens (and migrates) a MariaDB/MySQL ledger. Throws Error(Errc::storage) naming the server, the
+// database and the fix; also when this build has no MariaDB support (mariadb_ledger_built()).
+std::unique_ptr<Ledger> open_mariadb_ledger(const MariadbParams& params, const LedgerOptions& opts = {});
+bool mariadb_ledger_built();
+// The one factory for LedgerPath values: a mysql:// or mariadb:// URL opens MariaDB, anything else
+// is a SQLite file path.
+std::unique_ptr<Ledger> open_ledger(const std::string& spec, const LedgerOptions& opts = {});
 
 // Opens (and migrates) the SQLite ledger at path. Throws Error(Errc::storage) with the path and the fix.
 std::unique_ptr<Ledger> open_sqlite_ledger(const std::string& path, const LedgerOptions& opts = {});

@@ -33,7 +33,11 @@ const std::vector<OptionSpec>& options_table() {
       {"", "CurrencyDigits", OptType::integer, "2",
        "Digits of the currency's minor unit: 2 for CNY, EUR, USD; 0 for JPY", "0..6"},
       {"", "LedgerPath", OptType::path, "/var/lib/paracloud/ledger.db",
-       "SQLite database holding accounts, balances and the journal", nullptr},
+       "Ledger holding accounts, balances and the journal: a SQLite file, or a shared MariaDB/MySQL "
+       "database as mysql://USER@HOST[:PORT]/DB[?socket=PATH]", "mysql://|mariadb://"},
+      {"", "LedgerPassFile", OptType::path, "",
+       "File whose first line is the password of a MariaDB/MySQL LedgerPath (mode 0600, owned by SlurmUser)",
+       nullptr},
       {"", "AccountingLog", OptType::path, "/var/log/paracloud/accounting.jsonl",
        "JSON-lines log of every charge written at job completion", nullptr},
       {"", "SpoolDir", OptType::path, "/var/spool/paracloud",

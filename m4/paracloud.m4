@@ -124,3 +124,16 @@ AC_DEFUN([PARACLOUD_FUZZER], [
     AC_MSG_RESULT([$have_fuzzer])])
   AM_CONDITIONAL([HAVE_FUZZER], [test $have_fuzzer = yes])
 ])
+
+dnl MariaDB/MySQL client library (shared ledger backend): pkg-config libmariadb; --without-mariadb disables it.
+AC_DEFUN([PARACLOUD_MARIADB], [
+  AC_ARG_WITH([mariadb], [AS_HELP_STRING([--without-mariadb], [build without the MariaDB/MySQL ledger backend])],
+    [], [with_mariadb=check])
+  have_mariadb=no
+  AS_IF([test "x$with_mariadb" != xno], [
+    PKG_CHECK_MODULES([MARIADB], [libmariadb >= 3.0], [have_mariadb=yes],
+      [AS_IF([test "x$with_mariadb" = xyes],
+        [AC_MSG_ERROR([--with-mariadb: libmariadb not found (apt-get install libmariadb-dev)])])])])
+  AS_IF([test $have_mariadb = yes], [AC_DEFINE([HAVE_MARIADB], [1], [MariaDB/MySQL ledger backend built])])
+  AM_CONDITIONAL([HAVE_MARIADB], [test $have_mariadb = yes])
+])

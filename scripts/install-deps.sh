@@ -4,9 +4,9 @@
 set -euo pipefail
 
 build_pkgs=(build-essential autoconf automake libtool pkg-config ca-certificates git
-  libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev libcriterion-dev
+  libsqlite3-dev sqlite3 libmariadb-dev nlohmann-json3-dev libcli11-dev libcriterion-dev
   clang libclang-rt-14-dev python3 procps)
-cluster_pkgs=(slurm-wlm slurmdbd libslurm-dev munge libmunge-dev mariadb-server libmariadb-dev
+cluster_pkgs=(slurm-wlm slurmdbd libslurm-dev munge libmunge-dev mariadb-server
   dpkg-dev openmpi-bin libopenmpi-dev libpmix-dev libhdf5-openmpi-dev hdf5-tools
   libhwloc-dev hwloc gfortran lammps hpcc netpipe-openmpi)
 

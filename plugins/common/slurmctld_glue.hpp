@@ -136,7 +136,9 @@ class ConfigCache {
     const Config& c = get();
     if (!ledger_ || ledger_path_ != c.ledger_path) {
       ledger_.reset();
-      ledger_ = open_sqlite_ledger(c.ledger_path);
+      LedgerOptions o;
+      o.password_file = c.get("LedgerPassFile");  // MariaDB ledgers (LedgerPath=mysql://...)
+      ledger_ = open_ledger(c.ledger_path, o);
       ledger_path_ = c.ledger_path;
     }
     return *ledger_;

@@ -321,7 +321,8 @@ Ledger* ledger(State& st, std::int64_t now) {
     paracloud::LedgerOptions o;
     o.read_only = true;
     o.create = false;
-    st.ledger = paracloud::open_sqlite_ledger(st.ledger_path, o);
+    o.password_file = st.cfg->get("LedgerPassFile");  // MariaDB ledgers (LedgerPath=mysql://...)
+    st.ledger = paracloud::open_ledger(st.ledger_path, o);
     st.ledger_error.clear();
     return st.ledger.get();
   } catch (const std::exception& e) {
