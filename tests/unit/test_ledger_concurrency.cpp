@@ -1,7 +1,8 @@
-// Concurrency test of the SQLite ledger: 8 forked writers x 500 random operations on one file,
-// then every balance, lien and key is checked against the journal and the writers' own records.
+// Concurrency test of the ledger: 8 forked writers x 500 random operations on one ledger, then
+// every balance, lien and key is checked against the journal and the writers' own records.
+// SQLite by default; MariaDB with PARACLOUD_TEST_LEDGER=mysql://... (ledger_test_store.hpp), where
+// the writers are separate connections like controllers on different hosts.
 #include <criterion/criterion.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 
 #include "error.hpp"
 #include "ledger.hpp"
+#include "ledger_test_store.hpp"
 
 using namespace paracloud;
 
@@ -33,7 +35,7 @@ int run_child(const std::string& path, const std::string& record, int child) {
   std::mt19937 rng(static_cast<unsigned>(1234 + child));
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
   std::ofstream out(record);
-  auto ledger = open_sqlite_ledger(path);
+  auto ledger = open_ledger(path);
   struct Done {
     int op;
     std::string account, key, ref;
@@ -121,32 +123,22 @@ struct Row {
   Money amount, balance_after;
 };
 
-std::vector<Row> read_journal(const std::string& path) {
-  sqlite3* db = nullptr;
-  cr_assert_eq(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  cr_assert_eq(sqlite3_prepare_v2(db, "SELECT id, kind, account, key, ref, amount, balance_after FROM journal ORDER BY id",
-                                  -1, &s, nullptr),
-               SQLITE_OK);
+std::vector<Row> read_journal(ledger_test::Store& store) {
   std::vector<Row> rows;
-  auto txt = [&](int c) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, c))); };
-  while (sqlite3_step(s) == SQLITE_ROW)
-    rows.push_back(Row{sqlite3_column_int64(s, 0), txt(1), txt(2), txt(3), txt(4), sqlite3_column_int64(s, 5),
-                       sqlite3_column_int64(s, 6)});
-  sqlite3_finalize(s);
-  sqlite3_close(db);
+  auto i64 = [](const std::string& t) { return static_cast<std::int64_t>(std::atoll(t.c_str())); };
+  for (const auto& r : store.query("SELECT id, kind, account, `key`, ref, amount, balance_after FROM journal ORDER BY id"))
+    rows.push_back(Row{i64(r[0]), r[1], r[2], r[3], r[4], i64(r[5]), i64(r[6])});
   return rows;
 }
 
 }  // namespace
 
 Test(ledger_concurrency, eight_writers_lose_and_double_nothing, .timeout = 600) {
-  char tmpl[] = "/tmp/test_ledger_conc.XXXXXX";
-  cr_assert_not_null(mkdtemp(tmpl));
-  const std::string dir = tmpl;
-  const std::string path = dir + "/ledger.db";
+  ledger_test::Store store;
+  const std::string dir = store.dir;
+  const std::string path = store.spec();
   {
-    auto l = open_sqlite_ledger(path);
+    auto l = open_ledger(path);
     for (const auto& a : kAccounts) {
       Account acc;
       acc.name = a;
@@ -181,7 +173,7 @@ Test(ledger_concurrency, eight_writers_lose_and_double_nothing, .timeout = 600) 
   cr_expect_eq(recorded.size(), recorded_lines, "a writer recorded a key twice");
   cr_expect_gt(recorded.size(), static_cast<std::size_t>(kChildren * kOpsPerChild / 2));
 
-  std::vector<Row> rows = read_journal(path);
+  std::vector<Row> rows = read_journal(store);
   std::set<std::string> journal_keys;
   std::map<std::string, Balance> sums;
   std::map<std::string, Money> running;
@@ -228,7 +220,7 @@ Test(ledger_concurrency, eight_writers_lose_and_double_nothing, .timeout = 600) 
             journal_keys.size(), recorded.size(), kAccounts.size());
 
   cr_log_info("%zu journal entries, %zu keys recorded by %d writers", rows.size(), recorded.size(), kChildren);
-  auto l = open_sqlite_ledger(path);
+  auto l = open_ledger(path);
   for (const auto& a : kAccounts) {
     Balance b = l->balance(a);
     const Balance& s = sums[a];
@@ -240,19 +232,15 @@ Test(ledger_concurrency, eight_writers_lose_and_double_nothing, .timeout = 600) 
     // Liens were only granted while funds were available; charges may overdraw.
   }
   for (const auto& [ck, amount] : refunded) cr_expect_leq(amount, charged[ck], "refunds of %s exceed it", ck.c_str());
-  l.reset();
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 
 // Several processes opening (creating, switching to WAL, migrating) a new ledger at the same
-// moment must all succeed: SQLite answers the WAL switch with SQLITE_BUSY without waiting.
+// moment must all succeed: SQLite answers the WAL switch with SQLITE_BUSY without waiting; on
+// MariaDB they race to create the database and to run the migrations.
 Test(ledger_concurrency, simultaneous_first_opens) {
-  char tmpl[] = "/tmp/test_ledger_open.XXXXXX";
-  cr_assert_not_null(mkdtemp(tmpl));
-  const std::string dir = tmpl;
+  ledger_test::Store store;
   for (int round = 0; round < 60; ++round) {
-    const std::string path = dir + "/ledger" + std::to_string(round) + ".db";
+    const std::string path = store.spec("ledger" + std::to_string(round));
     int go[2];
     cr_assert_eq(pipe(go), 0);
     std::vector<pid_t> pids;
@@ -264,7 +252,7 @@ Test(ledger_concurrency, simultaneous_first_opens) {
         char ch;
         if (read(go[0], &ch, 1) < 0) _exit(3);
         try {
-          auto l = open_sqlite_ledger(path);
+          auto l = open_ledger(path);
           Account a;
           a.name = "a" + std::to_string(c);
           l->add_account(a);
@@ -283,8 +271,6 @@ Test(ledger_concurrency, simultaneous_first_opens) {
       cr_assert_eq(waitpid(pid, &status, 0), pid);
       cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "round %d: an opener failed", round);
     }
-    cr_expect_eq(open_sqlite_ledger(path)->list_accounts().size(), static_cast<std::size_t>(kChildren));
+    cr_expect_eq(open_ledger(path)->list_accounts().size(), static_cast<std::size_t>(kChildren));
   }
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
