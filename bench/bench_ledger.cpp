@@ -1,8 +1,10 @@
 // Ledger benchmark: durable charges/s (1 writer, 8 writer processes) and balance() read latency.
 //
-// Every charge is its own BEGIN IMMEDIATE transaction in WAL mode with synchronous=FULL, i.e. one
-// fsync of the WAL per charge. balance() is measured on a warm handle (as job_submit holds one),
-// alone and while another process writes.
+// SQLite (default, a scratch file under --dir): every charge is its own BEGIN IMMEDIATE transaction
+// in WAL mode with synchronous=FULL, i.e. one fsync of the WAL per charge. --ledger SPEC measures
+// the same on any LedgerPath, e.g. a MariaDB database (mysql://USER@HOST:PORT/DB?passfile=F; the
+// accounts get a per-run suffix, so the database may be reused). balance() is measured on a warm
+// handle (as job_submit holds one), alone and while another process writes.
 #include <fcntl.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -62,15 +65,16 @@ double fsync_us(const std::string& dir, int n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string base = ".";
+  std::string base = ".", spec;
   int n_single = 3000, n_per_writer = 500, writers = 8, n_reads = 200000;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--dir" && i + 1 < argc) base = argv[++i];
+    else if (a == "--ledger" && i + 1 < argc) spec = argv[++i];
     else if (a == "--charges" && i + 1 < argc) n_single = std::atoi(argv[++i]);
     else if (a == "--reads" && i + 1 < argc) n_reads = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: bench_ledger [--dir DIR] [--charges N] [--reads N]\n");
+      std::fprintf(stderr, "usage: bench_ledger [--dir DIR | --ledger SPEC] [--charges N] [--reads N]\n");
       return 2;
     }
   }
@@ -82,20 +86,24 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string dir = buf.data();
-  const std::string path = dir + "/ledger.db";
+  const bool sqlite = spec.empty();
+  const std::string path = sqlite ? dir + "/ledger.db" : spec;
+  // Per-run account names: a shared database may hold earlier runs.
+  const std::string tag = sqlite ? "" : "-" + std::to_string(getpid()) + "-" + std::to_string(time(nullptr));
+  const std::string single = "single" + tag, multi = "multi" + tag, reads = "reads" + tag;
   struct statfs sf;
   unsigned long fstype = statfs(dir.c_str(), &sf) == 0 ? static_cast<unsigned long>(sf.f_type) : 0;
 
   try {
-    auto l = open_sqlite_ledger(path);
-    for (const char* name : {"single", "multi", "reads"}) {
+    auto l = open_ledger(path);
+    for (const std::string& name : {single, multi, reads}) {
       Account a;
       a.name = name;
       l->add_account(a);
-      l->deposit(name, 1000000000, std::string("seed-") + name, "bench", "");
+      l->deposit(name, 1000000000, "seed-" + name, "bench", "");
     }
     // A realistic read target: 200 active holds on the account job_submit reads.
-    for (int i = 0; i < 200; ++i) l->place_lien("reads", 100, "hold-" + std::to_string(i), 0, "", "bench");
+    for (int i = 0; i < 200; ++i) l->place_lien(reads, 100, "hold-" + std::to_string(i) + tag, 0, "", "bench");
 
     double fsync_cost = fsync_us(dir, 500);
 
@@ -103,7 +111,7 @@ int main(int argc, char** argv) {
     std::vector<double> lat;
     lat.reserve(static_cast<std::size_t>(n_single));
     auto t0 = Clock::now();
-    charges(*l, "single", "s-", n_single, &lat);
+    charges(*l, single, "s" + tag + "-", n_single, &lat);
     double single_rate = n_single / seconds_since(t0);
 
     // 8 writer processes, each with its own handle, started together.
@@ -116,10 +124,10 @@ int main(int argc, char** argv) {
         close(go[1]);
         int rc = 0;
         try {
-          auto lw = open_sqlite_ledger(path);
+          auto lw = open_ledger(path);
           char c;
           if (read(go[0], &c, 1) < 0) _exit(3);
-          charges(*lw, "multi", "m" + std::to_string(w) + "-", n_per_writer, nullptr);
+          charges(*lw, multi, "m" + tag + "-" + std::to_string(w) + "-", n_per_writer, nullptr);
         } catch (const std::exception& e) {
           std::fprintf(stderr, "writer %d: %s\n", w, e.what());
           rc = 1;
@@ -139,19 +147,19 @@ int main(int argc, char** argv) {
       if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) ++failed;
     }
     double multi_rate = writers * n_per_writer / seconds_since(t0);
-    if (l->balance("multi").charges != writers * n_per_writer) ++failed;
+    if (l->balance(multi).charges != writers * n_per_writer) ++failed;
 
     // balance() on a warm handle.
     LedgerOptions ro;
     ro.read_only = true;
-    auto reader = open_sqlite_ledger(path, ro);
+    auto reader = open_ledger(path, ro);
     auto read_latencies = [&](int n) {
       std::vector<double> v;
       v.reserve(static_cast<std::size_t>(n));
-      for (int i = 0; i < 1000; ++i) reader->balance("reads");  // warm up
+      for (int i = 0; i < 1000; ++i) reader->balance(reads);  // warm up
       for (int i = 0; i < n; ++i) {
         auto t = Clock::now();
-        Balance b = reader->balance("reads");
+        Balance b = reader->balance(reads);
         v.push_back(seconds_since(t) * 1e6);
         if (b.held != 20000) throw std::runtime_error("wrong held amount");
       }
@@ -162,8 +170,8 @@ int main(int argc, char** argv) {
     pid_t bg = fork();
     if (bg == 0) {
       try {
-        auto lw = open_sqlite_ledger(path);
-        for (int i = 0;; ++i) lw->charge("single", 1, "bg-" + std::to_string(i), "", "", "bench", "");
+        auto lw = open_ledger(path);
+        for (int i = 0;; ++i) lw->charge(single, 1, "bg" + tag + "-" + std::to_string(i), "", "", "bench", "");
       } catch (...) {
       }
       _exit(0);
@@ -173,8 +181,11 @@ int main(int argc, char** argv) {
     kill(bg, SIGKILL);
     waitpid(bg, nullptr, 0);
 
-    std::printf("paracloud ledger benchmark: %s (filesystem magic 0x%lx), WAL, synchronous=FULL\n", dir.c_str(),
-                fstype);
+    if (sqlite)
+      std::printf("paracloud ledger benchmark: %s (filesystem magic 0x%lx), WAL, synchronous=FULL\n", dir.c_str(),
+                  fstype);
+    else
+      std::printf("paracloud ledger benchmark: %s\n", parse_ledger_url(spec).display().c_str());
     std::printf("%-52s %12s %12s\n", "metric", "measured", "target");
     std::printf("%-52s %12.0f %12s\n", "raw 4 KiB write+fdatasync on this disk, us", fsync_cost, "");
     std::printf("%-52s %12.0f %12s\n", "durable charges/s, 1 writer", single_rate, ">= 2000");
@@ -190,7 +201,7 @@ int main(int argc, char** argv) {
                 n_single, writers, n_per_writer, n_reads, n_reads / 4);
     bool ok = failed == 0;
     if (!ok) std::printf("ERROR: %d writer(s) failed or charges were lost\n", failed);
-    if (single_rate < 2000)
+    if (single_rate < 2000 && sqlite)
       std::printf("NOTE: below 2000 charges/s: each charge waits for one fsync (%.0f us here); that is the "
                   "price of durability with synchronous=FULL\n", fsync_cost);
     if (pct(idle, 99) > 50) std::printf("NOTE: balance() p99 above 50 us\n");
