@@ -30,6 +30,7 @@ enum ControlIndex {
   kTuneReproducible,
   kTuneBudget,
   kTuneRounds,
+  kTuneMargin,
   kTuneDir,
   kTuneSiteDir,
   kControlCount

@@ -30,6 +30,7 @@ struct TuneSettings {
   int reproducible;       // PARACLOUD_TUNE_REPRODUCIBLE=1
   int rounds;             // exploration rounds at most (PARACLOUD_TUNE_ROUNDS, default 3)
   double budget;          // exploration overhead <= budget x run time (PARACLOUD_TUNE_BUDGET)
+  double margin;          // an algorithm replaces native only if faster by this share (_MARGIN)
   int ndecisions;         // decisions from the store (g_store)
 };
 TuneSettings g_set;
@@ -103,6 +104,7 @@ int bucket_of(uint64_t bytes) { return bytes ? 63 - __builtin_clzll(bytes) : -1;
 // ------------------------------------------------------------------ per-communicator state
 constexpr int kMaxCand = 8;
 constexpr int kMaxKeys = 256;
+constexpr int kMaxTimed = 8;
 
 struct Key {
   uint8_t coll, dtclass;
@@ -121,11 +123,14 @@ struct KeyState {
   Source source;
   int8_t ncand;
   int8_t pos;     // next position in the current round (over alive candidates)
+  int8_t rep;     // calls of the current candidate so far in this round (0: the warm-up call)
+  int8_t timed;   // timed calls per candidate per round (after one untimed warm-up call)
   int16_t round;  // rounds completed
   int16_t cand[kMaxCand];  // algorithm indices, ordered by name (the tie-break order)
   bool alive[kMaxCand];
-  uint64_t round_ns[kMaxCand];  // this rank's time of each candidate in the current round
-  uint64_t best_ns[kMaxCand];   // agreed: min over rounds of (max over ranks)
+  uint64_t round_ns[kMaxCand];  // this rank's median timed call of each candidate this round
+  uint64_t batch_ns[kMaxTimed];  // this rank's timed calls of the current candidate
+  uint64_t best_ns[kMaxCand];   // agreed: min over rounds of (max over ranks of round_ns)
   int winner;                   // algorithm index once decided
   uint64_t calls, explore_calls;
   uint64_t overhead_ns;  // agreed extra time spent on slower candidates
@@ -143,8 +148,77 @@ struct TuneState {
 namespace {
 std::atomic<TuneState*> g_states{nullptr};
 
+// ------------------------------------------------------------------ the decided-call cache
+// Once a call's key is decided, the same call again (same communicator, collective, datatypes, op,
+// counts, in-place or not) is routed without asking MPI anything (no attribute lookup, no type or
+// op query, no timer): one hash and one compare in a direct-mapped table filled by dispatch().
+// Native calls go straight to the library. The tuner is off under MPI_THREAD_MULTIPLE, so
+// collectives (and this table) are used by one thread at a time.
+// Validity: an entry names the communicator's handle, and delete_attr() drops a communicator's
+// entries when it is freed; datatypes that can be decided non-native are predefined (never
+// freed); ops: only predefined ones are cached (a user op's handle may be reused after
+// MPI_Op_free by a non-commutative one).
+struct FastKey {
+  MPI_Comm comm;
+  const void* type;  // datatype (allgather/alltoall: receive type)
+  const void* aux;   // reductions: the op; allgather/alltoall: the send type
+  int32_t count, scount;
+  uint8_t coll, in_place;
+  bool operator==(const FastKey& o) const {
+    return comm == o.comm && type == o.type && aux == o.aux && count == o.count &&
+           scount == o.scount && coll == o.coll && in_place == o.in_place;
+  }
+};
+struct FastEntry {
+  FastKey key;
+  bool valid;
+  int16_t alg;  // algorithm index; -1: native
+  KeyState* state;  // the key's state (calls are counted there), or nullptr (forced)
+  CommInfo* ci;
+  MPI_Aint extent, sextent;
+};
+constexpr int kFastSlots = 64;
+FastEntry g_fast[kFastSlots];
+MPI_Op g_predefined_ops[16];  // cacheable ops (resolved in tune_after_init)
+
+PC_HOT FastEntry& fast_slot(const FastKey& k) {
+  uint64_t h = reinterpret_cast<uintptr_t>(k.comm) ^ (reinterpret_cast<uintptr_t>(k.type) << 7) ^
+               (static_cast<uint64_t>(static_cast<uint32_t>(k.count)) << 21) ^
+               (static_cast<uint64_t>(k.coll) << 56);
+  h *= 0x9E3779B97F4A7C15ull;
+  return g_fast[h >> 58];  // 64 slots
+}
+PC_HOT FastEntry* fast_find(const FastKey& k) {
+  FastEntry& e = fast_slot(k);
+  return PC_LIKELY(e.valid && e.key == k) ? &e : nullptr;
+}
+bool predefined_op(MPI_Op op) {
+  for (MPI_Op p : g_predefined_ops)
+    if (p != nullptr && p == op) return true;
+  return false;
+}
+void fast_fill(const FastKey& k, CommInfo* ci, KeyState* s, int alg, const Args& a) {
+  if (k.aux != nullptr && (k.coll == kAllreduce || k.coll == kReduce) &&
+      !predefined_op(static_cast<MPI_Op>(const_cast<void*>(k.aux))))
+    return;
+  FastEntry& e = fast_slot(k);
+  e = FastEntry{k, true, static_cast<int16_t>(alg), s, ci, a.extent, a.sextent};
+}
+// The application frees comm: its entries go (its handle may come back for another communicator).
+void fast_forget(MPI_Comm comm) {
+  for (FastEntry& e : g_fast)
+    if (e.valid && e.key.comm == comm) e.valid = false;
+}
+// A cached native call: counted in its key, then the library's collective.
+template <typename Native>
+PC_HOT int fast_native(const FastEntry& e, Native native) {
+  if (e.state) e.state->calls++;
+  return native();
+}
+
 // ------------------------------------------------------------------ communicators
-int delete_attr(MPI_Comm, int, void* value, void*) {
+int delete_attr(MPI_Comm comm, int, void* value, void*) {
+  fast_forget(comm);
   CommInfo* ci = static_cast<CommInfo*>(value);
   if (ci == nullptr || ci == &g_native_marker) return MPI_SUCCESS;
   // The application frees its communicator (collectively): free the private ones with it. During
@@ -228,6 +302,15 @@ bool allowed(const Algorithm& alg, const Args& a, int dtclass) {
   return alg.applies == nullptr || alg.applies(a);
 }
 
+// Timed calls per candidate per round (odd: a true median). Small calls are mostly skew between
+// ranks and timer noise: the median of 5 back-to-back calls tracks what a loop of them costs (the
+// fastest single call does not: rooted collectives pipeline). Large calls are long enough to time
+// and costly to explore: the median of 3 still ignores one preempted call.
+int timed_calls(int bucket) { return bucket < 16 ? 5 : 3; }
+static_assert(kMaxTimed >= 5, "timed_calls");
+
+bool is_native(int idx) { return algorithms()[idx].run == nullptr; }
+
 KeyState* new_key(CommInfo& ci, const Key& k, const Args& a) {
   TuneState& ts = *ci.tune;
   if (ts.nkeys >= kMaxKeys) return nullptr;  // same on every rank: same call sequence
@@ -259,6 +342,7 @@ KeyState* new_key(CommInfo& ci, const Key& k, const Args& a) {
     s.cand[j] = static_cast<int16_t>(i);
   }
   for (int i = 0; i < s.ncand; i++) s.alive[i] = true;
+  s.timed = static_cast<int8_t>(timed_calls(k.bucket));
   s.source = kExploring;
   if (s.ncand == 1) {
     s.source = kExplored;
@@ -291,17 +375,34 @@ int exploring_slot(const KeyState& s) {
   return -1;
 }
 
-// End of a round: agree on the times (max over ranks), prune, maybe decide. Collective over ci.
+// The decision from the agreed times: the fastest alive candidate (ties: first by name), but
+// native whenever it is within the margin of that one (a stored non-native decision must pay for
+// itself on every later run, and on a shared machine small differences are noise).
+int choose(const KeyState& s) {
+  uint64_t best = UINT64_MAX;
+  int winner = -1, native = -1;
+  for (int i = 0; i < s.ncand; i++) {
+    if (!s.alive[i]) continue;
+    if (is_native(s.cand[i])) native = i;
+    if (s.best_ns[i] < best) best = s.best_ns[i], winner = i;
+  }
+  if (native >= 0 && winner != native &&
+      static_cast<double>(s.best_ns[native]) <= static_cast<double>(best) * (1 + g_set.margin))
+    return native;
+  return winner;
+}
+
+// End of a round: agree on the times (max over ranks of each rank's median timed call), keep
+// each candidate's best round, prune, maybe decide. Collective over ci.
 void end_round(CommInfo& ci, KeyState& s) {
   uint64_t in[kMaxCand + 1], out[kMaxCand + 1];
   for (int i = 0; i < s.ncand; i++) in[i] = s.alive[i] ? s.round_ns[i] : 0;
   in[s.ncand] = mono_ns() - g_init_ns;
   if (P.allreduce(in, out, s.ncand + 1, g_mpi.uint64, g_mpi.max, ci.comm) != MPI_SUCCESS) {
-    memcpy(out, in, sizeof(in));  // cannot agree: keep exploring is unsafe, take native
-    s.source = kExplored;
+    s.source = kExplored;  // cannot agree: exploring on is unsafe, take native
     s.winner = s.cand[0];
     for (int i = 0; i < s.ncand; i++)
-      if (algorithms()[s.cand[i]].run == nullptr) s.winner = s.cand[i];
+      if (is_native(s.cand[i])) s.winner = s.cand[i];
     return;
   }
   uint64_t round_min = UINT64_MAX;
@@ -309,21 +410,22 @@ void end_round(CommInfo& ci, KeyState& s) {
     if (s.alive[i] && out[i] < round_min) round_min = out[i];
   for (int i = 0; i < s.ncand; i++) {
     if (!s.alive[i]) continue;
-    s.overhead_ns += out[i] - round_min;
+    s.overhead_ns += (out[i] - round_min) * static_cast<uint64_t>(s.timed + 1);
     if (s.round == 0 || out[i] < s.best_ns[i]) s.best_ns[i] = out[i];
     s.round_ns[i] = 0;
   }
   s.round++;
   s.pos = 0;
+  s.rep = 0;
   uint64_t best = UINT64_MAX;
-  int winner = -1, alive = 0;
+  for (int i = 0; i < s.ncand; i++)
+    if (s.alive[i] && s.best_ns[i] < best) best = s.best_ns[i];
+  // Adaptive pruning: from the second round on, drop candidates over twice the best (never
+  // native: it is the reference every other candidate must beat by the margin).
+  int alive = 0;
   for (int i = 0; i < s.ncand; i++) {
-    if (!s.alive[i]) continue;
-    if (s.best_ns[i] < best) best = s.best_ns[i], winner = i;  // ties: first by name
-  }
-  // Adaptive pruning: from the second round on, drop candidates over twice the best.
-  for (int i = 0; i < s.ncand; i++) {
-    if (s.alive[i] && s.round >= 2 && s.best_ns[i] > 2 * best) s.alive[i] = false;
+    if (s.alive[i] && s.round >= 2 && s.best_ns[i] > 2 * best && !is_native(s.cand[i]))
+      s.alive[i] = false;
     alive += s.alive[i];
   }
   // Bounded cost: the overhead so far against the budget share of the run (at least 1 s of run).
@@ -331,7 +433,7 @@ void end_round(CommInfo& ci, KeyState& s) {
   const bool over_budget = static_cast<double>(s.overhead_ns) > g_set.budget * elapsed;
   if (s.round >= g_set.rounds || alive <= 1 || over_budget) {
     s.source = kExplored;
-    s.winner = s.cand[winner];
+    s.winner = s.cand[choose(s)];
   }
 }
 
@@ -348,8 +450,8 @@ void noise_delay() {
 
 // Runs one call: native (`native`) or the chosen algorithm (prepare + run), exploring as needed.
 template <typename Native, typename Prepare>
-int dispatch(Coll coll, CommInfo* ci, Args& a, uint64_t bytes, int dtclass, Native native,
-             Prepare prepare) {
+int dispatch(Coll coll, CommInfo* ci, Args& a, uint64_t bytes, int dtclass, const FastKey& fk,
+             Native native, Prepare prepare) {
   a.ci = ci;
   int idx = g_set.force[coll];
   KeyState* s = nullptr;
@@ -376,17 +478,40 @@ int dispatch(Coll coll, CommInfo* ci, Args& a, uint64_t bytes, int dtclass, Nati
     const int rc = prepare(a);
     return rc == MPI_SUCCESS ? alg->run(a) : rc;
   };
-  if (slot < 0) return run();
+  if (slot < 0) {
+    fast_fill(fk, ci, s, alg && alg->run ? static_cast<int>(alg - algorithms()) : -1, a);
+    return run();
+  }
+  // Exploring: per round, each candidate runs one untimed warm-up call (it absorbs the skew left
+  // by the previous candidate and cold buffers), then s->timed timed calls; their median counts.
   if (g_noise_ns) noise_delay();
-  const uint64_t t0 = mono_ns();
-  const int rc = run();
-  s->round_ns[slot] += mono_ns() - t0;
+  int rc;
+  if (s->rep == 0) {
+    rc = run();
+  } else {
+    const uint64_t t0 = mono_ns();
+    rc = run();
+    s->batch_ns[s->rep - 1] = std::max<uint64_t>(1, mono_ns() - t0);
+  }
   s->explore_calls++;
+  if (++s->rep <= s->timed) return rc;
+  std::sort(s->batch_ns, s->batch_ns + s->timed);
+  s->round_ns[slot] = s->batch_ns[s->timed / 2];
+  s->rep = 0;
   s->pos++;
   int alive = 0;
   for (int i = 0; i < s->ncand; i++) alive += s->alive[i];
   if (s->pos >= alive) end_round(*ci, *s);
   return rc;
+}
+
+// A cached decision for a non-native algorithm: its arguments were checked when it was cached.
+template <typename Prepare>
+int fast_run(const FastEntry& e, Args& a, Prepare prepare) {
+  if (e.state) e.state->calls++;
+  a.ci = e.ci, a.extent = e.extent, a.sextent = e.sextent;
+  const int rc = prepare(a);
+  return rc == MPI_SUCCESS ? algorithms()[e.alg].run(a) : rc;
 }
 
 MPI_Aint extent_of(MPI_Datatype t) {
@@ -407,42 +532,59 @@ int reduction_class(int count, MPI_Datatype dt, MPI_Op op) {
 }  // namespace
 
 // ------------------------------------------------------------------ tuned entry points
+// Each looks its call up in the decided-call cache first: a native decision costs one hash and one
+// compare before the library's collective.
 int tuned_MPI_Allreduce(decltype(&PMPI_Allreduce) real, const void* sbuf, void* rbuf, int count,
                         MPI_Datatype dt, MPI_Op op, MPI_Comm comm) {
   auto native = [&] { return real(sbuf, rbuf, count, dt, op, comm); };
-  const int c = reduction_class(count, dt, op);
-  CommInfo* ci = c >= 0 ? comm_info(comm) : nullptr;
-  if (!ci) return native();
+  const FastKey fk{comm, dt, op, count, 0, kAllreduce, sbuf == MPI_IN_PLACE};
+  const FastEntry* e = fast_find(fk);
+  if (e && e->alg < 0) return fast_native(*e, native);
   Args a{};
-  a.sbuf = sbuf, a.rbuf = rbuf, a.count = count, a.dt = dt, a.op = op, a.extent = extent_of(dt);
+  a.sbuf = sbuf, a.rbuf = rbuf, a.count = count, a.dt = dt, a.op = op;
   auto prepare = [&](Args& x) {
     if (sbuf != MPI_IN_PLACE) memcpy(rbuf, sbuf, static_cast<size_t>(count) * x.extent);
     return MPI_SUCCESS;
   };
-  return dispatch(kAllreduce, ci, a, static_cast<uint64_t>(count) * tsize(dt), c, native, prepare);
+  if (e) return fast_run(*e, a, prepare);
+  const int c = reduction_class(count, dt, op);
+  CommInfo* ci = c >= 0 ? comm_info(comm) : nullptr;
+  if (!ci) return native();
+  a.extent = extent_of(dt);
+  return dispatch(kAllreduce, ci, a, static_cast<uint64_t>(count) * tsize(dt), c, fk, native,
+                  prepare);
 }
 
 int tuned_MPI_Reduce(decltype(&PMPI_Reduce) real, const void* sbuf, void* rbuf, int count,
                      MPI_Datatype dt, MPI_Op op, int root, MPI_Comm comm) {
   auto native = [&] { return real(sbuf, rbuf, count, dt, op, root, comm); };
-  const int c = reduction_class(count, dt, op);
-  CommInfo* ci = c >= 0 ? comm_info(comm) : nullptr;
-  if (!ci || root < 0 || root >= ci->size) return native();
+  const FastKey fk{comm, dt, op, count, 0, kReduce, sbuf == MPI_IN_PLACE};
+  const FastEntry* e = fast_find(fk);
+  if (e && (e->alg < 0 || root < 0 || root >= e->ci->size)) return fast_native(*e, native);
+  CommInfo* ci = nullptr;
+  int c = -1;
+  if (!e) {
+    c = reduction_class(count, dt, op);
+    ci = c >= 0 ? comm_info(comm) : nullptr;
+    if (!ci || root < 0 || root >= ci->size) return native();
+  }
   Args a{};
-  a.count = count, a.dt = dt, a.op = op, a.root = root, a.extent = extent_of(dt);
+  a.count = count, a.dt = dt, a.op = op, a.root = root;
+  if (!e) a.extent = extent_of(dt);
   // Every rank accumulates in a working copy: the root in rbuf, the others in scratch.
-  const size_t bytes = static_cast<size_t>(count) * static_cast<size_t>(a.extent);
-  const bool is_root = ci->rank == root;
+  const bool is_root = (e ? e->ci : ci)->rank == root;
   void* work = nullptr;
   auto prepare = [&](Args& x) {
+    const size_t bytes = static_cast<size_t>(count) * static_cast<size_t>(x.extent);
     if (!is_root) work = malloc(bytes);
     if (!is_root && !work) return MPI_ERR_NO_MEM;
     x.rbuf = is_root ? rbuf : work;
     if (!is_root || sbuf != MPI_IN_PLACE) memcpy(x.rbuf, sbuf, bytes);
     return MPI_SUCCESS;
   };
-  const int rc =
-      dispatch(kReduce, ci, a, static_cast<uint64_t>(count) * tsize(dt), c, native, prepare);
+  const int rc = e ? fast_run(*e, a, prepare)
+                   : dispatch(kReduce, ci, a, static_cast<uint64_t>(count) * tsize(dt), c, fk,
+                              native, prepare);
   free(work);
   return rc;
 }
@@ -450,24 +592,31 @@ int tuned_MPI_Reduce(decltype(&PMPI_Reduce) real, const void* sbuf, void* rbuf, 
 int tuned_MPI_Bcast(decltype(&PMPI_Bcast) real, void* buf, int count, MPI_Datatype dt, int root,
                     MPI_Comm comm) {
   auto native = [&] { return real(buf, count, dt, root, comm); };
+  const FastKey fk{comm, dt, nullptr, count, 0, kBcast, 0};
+  const FastEntry* e = fast_find(fk);
+  if (e && (e->alg < 0 || root < 0 || root >= e->ci->size)) return fast_native(*e, native);
+  Args a{};
+  a.rbuf = buf, a.count = count, a.dt = dt, a.root = root;
+  auto prepare = [](Args&) { return MPI_SUCCESS; };
+  if (e) return fast_run(*e, a, prepare);
   const uint64_t bytes = count > 0 ? static_cast<uint64_t>(count) * tsize(dt) : 0;
   CommInfo* ci = bytes && type_class(dt) >= 0 ? comm_info(comm) : nullptr;
   if (!ci || root < 0 || root >= ci->size) return native();
-  Args a{};
-  a.rbuf = buf, a.count = count, a.dt = dt, a.root = root, a.extent = extent_of(dt);
-  return dispatch(kBcast, ci, a, bytes, kDtBytes, native, [](Args&) { return MPI_SUCCESS; });
+  a.extent = extent_of(dt);
+  return dispatch(kBcast, ci, a, bytes, kDtBytes, fk, native, prepare);
 }
 
 int tuned_MPI_Allgather(decltype(&PMPI_Allgather) real, const void* sbuf, int scount,
                         MPI_Datatype stype, void* rbuf, int rcount, MPI_Datatype rtype,
                         MPI_Comm comm) {
   auto native = [&] { return real(sbuf, scount, stype, rbuf, rcount, rtype, comm); };
-  const uint64_t bytes = rcount > 0 ? static_cast<uint64_t>(rcount) * tsize(rtype) : 0;
-  const bool named = type_class(rtype) >= 0 && (sbuf == MPI_IN_PLACE || type_class(stype) >= 0);
-  CommInfo* ci = bytes && named ? comm_info(comm) : nullptr;
-  if (!ci) return native();
+  const bool in_place = sbuf == MPI_IN_PLACE;  // then stype and scount are ignored
+  const FastKey fk{comm, rtype, in_place ? nullptr : stype, rcount, in_place ? 0 : scount,
+                   kAllgather, in_place};
+  const FastEntry* e = fast_find(fk);
+  if (e && e->alg < 0) return fast_native(*e, native);
   Args a{};
-  a.rbuf = rbuf, a.count = rcount, a.dt = rtype, a.extent = extent_of(rtype);
+  a.rbuf = rbuf, a.count = rcount, a.dt = rtype;
   auto prepare = [&](Args& x) {
     char* mine = at(rbuf, 1L * x.ci->rank * rcount, x.extent);
     if (sbuf == MPI_IN_PLACE) return MPI_SUCCESS;
@@ -478,30 +627,48 @@ int tuned_MPI_Allgather(decltype(&PMPI_Allgather) real, const void* sbuf, int sc
     return P.sendrecv(sbuf, scount, stype, x.ci->rank, kTag, mine, rcount, rtype, x.ci->rank,
                       kTag, x.ci->comm, MPI_STATUS_IGNORE);
   };
-  return dispatch(kAllgather, ci, a, bytes, kDtBytes, native, prepare);
+  if (e) return fast_run(*e, a, prepare);
+  const uint64_t bytes = rcount > 0 ? static_cast<uint64_t>(rcount) * tsize(rtype) : 0;
+  const bool named = type_class(rtype) >= 0 && (in_place || type_class(stype) >= 0);
+  CommInfo* ci = bytes && named ? comm_info(comm) : nullptr;
+  if (!ci) return native();
+  a.extent = extent_of(rtype);
+  return dispatch(kAllgather, ci, a, bytes, kDtBytes, fk, native, prepare);
 }
 
 int tuned_MPI_Alltoall(decltype(&PMPI_Alltoall) real, const void* sbuf, int scount,
                        MPI_Datatype stype, void* rbuf, int rcount, MPI_Datatype rtype,
                        MPI_Comm comm) {
   auto native = [&] { return real(sbuf, scount, stype, rbuf, rcount, rtype, comm); };
-  const uint64_t bytes = rcount > 0 ? static_cast<uint64_t>(rcount) * tsize(rtype) : 0;
-  // MPI_IN_PLACE (all ranks or none) goes to the library.
-  const bool named = sbuf != MPI_IN_PLACE && type_class(rtype) >= 0 && type_class(stype) >= 0;
-  CommInfo* ci = bytes && named ? comm_info(comm) : nullptr;
-  if (!ci) return native();
+  const bool in_place = sbuf == MPI_IN_PLACE;
+  const FastKey fk{comm, rtype, stype, rcount, scount, kAlltoall, in_place};
+  const FastEntry* e = fast_find(fk);
+  if (e && e->alg < 0) return fast_native(*e, native);
   Args a{};
   a.sbuf = sbuf, a.rbuf = rbuf, a.count = rcount, a.dt = rtype, a.scount = scount,
-  a.stype = stype, a.extent = extent_of(rtype), a.sextent = extent_of(stype);
-  return dispatch(kAlltoall, ci, a, bytes, kDtBytes, native, [](Args&) { return MPI_SUCCESS; });
+  a.stype = stype;
+  auto prepare = [](Args&) { return MPI_SUCCESS; };
+  if (e) return fast_run(*e, a, prepare);
+  const uint64_t bytes = rcount > 0 ? static_cast<uint64_t>(rcount) * tsize(rtype) : 0;
+  // MPI_IN_PLACE (all ranks or none) goes to the library.
+  const bool named = !in_place && type_class(rtype) >= 0 && type_class(stype) >= 0;
+  CommInfo* ci = bytes && named ? comm_info(comm) : nullptr;
+  if (!ci) return native();
+  a.extent = extent_of(rtype), a.sextent = extent_of(stype);
+  return dispatch(kAlltoall, ci, a, bytes, kDtBytes, fk, native, prepare);
 }
 
 int tuned_MPI_Barrier(decltype(&PMPI_Barrier) real, MPI_Comm comm) {
   auto native = [&] { return real(comm); };
+  const FastKey fk{comm, nullptr, nullptr, 0, 0, kBarrier, 0};
+  const FastEntry* e = fast_find(fk);
+  if (e && e->alg < 0) return fast_native(*e, native);
+  Args a{};
+  auto prepare = [](Args&) { return MPI_SUCCESS; };
+  if (e) return fast_run(*e, a, prepare);
   CommInfo* ci = comm_info(comm);
   if (!ci) return native();
-  Args a{};
-  return dispatch(kBarrier, ci, a, 0, kDtBytes, native, [](Args&) { return MPI_SUCCESS; });
+  return dispatch(kBarrier, ci, a, 0, kDtBytes, fk, native, prepare);
 }
 
 // ------------------------------------------------------------------ session
@@ -570,6 +737,14 @@ void tune_after_init() {
     return;
   }
   init_types();
+  const char* const ops[] = {"max",  "min", "sum",  "prod",   "land",   "band",    "lor",
+                             "bor",  "lxor", "bxor", "maxloc", "minloc", "replace", "no_op"};
+  static_assert(sizeof(ops) / sizeof(ops[0]) <= sizeof(g_predefined_ops) / sizeof(MPI_Op), "");
+  for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+    char name[64];
+    snprintf(name, sizeof(name), "ompi_mpi_op_%s", ops[i]);
+    g_predefined_ops[i] = reinterpret_cast<MPI_Op>(data_symbol(name));
+  }
   if (P.comm_create_keyval(copy_attr, delete_attr, &g_keyval, nullptr) != MPI_SUCCESS) {
     g_off_reason = "MPI_Comm_create_keyval failed";
     return;
@@ -591,6 +766,7 @@ void tune_after_init() {
     g_set.reproducible = r && !strcmp(r, "1");
     g_set.rounds = static_cast<int>(env_double("PARACLOUD_TUNE_ROUNDS", 3, 1, 100));
     g_set.budget = env_double("PARACLOUD_TUNE_BUDGET", 0.02, 0, 1);
+    g_set.margin = env_double("PARACLOUD_TUNE_MARGIN", 0.04, 0, 1);
     g_set.ndecisions = 0;
     int size = 1;
     P.comm_size(g_mpi.comm_world, &size);
@@ -728,8 +904,8 @@ char* tune_profile_json() {
     put("\"%s\"", g_off_reason);
   else
     put("null");
-  put(", \"reproducible\": %s, \"budget\": %g, \"rounds\": %d, \"forced\": [",
-      g_set.reproducible ? "true" : "false", g_set.budget, g_set.rounds);
+  put(", \"reproducible\": %s, \"budget\": %g, \"rounds\": %d, \"margin\": %g, \"forced\": [",
+      g_set.reproducible ? "true" : "false", g_set.budget, g_set.rounds, g_set.margin);
   bool first = true;
   for (int c = 0; c < kCollCount; c++) {
     if (g_set.force[c] < 0) continue;

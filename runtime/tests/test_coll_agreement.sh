@@ -10,7 +10,7 @@ for np in 3 4; do
   for trial in 1 2; do
     name="agree.$np.$trial"
     if ! PARACLOUD_TUNE_TEST_NOISE=300000 PARACLOUD_TUNE_DIR="$work/store.$name" \
-      PARACLOUD_TUNE_TEST_TRACE="$work/$name.trace" tuned "$np" "$name" loop 30; then
+      PARACLOUD_TUNE_TEST_TRACE="$work/$name.trace" tuned "$np" "$name" loop 100; then
       fail "$name: exit status $? (deadlock or wrong results)"; head "$work/$name" "$work/$name.err"; continue
     fi
     grep -q "0 failures" "$work/$name" || fail "$name: wrong results"
@@ -21,7 +21,7 @@ for np in 3 4; do
     if [ $same = yes ]; then ok "$name: same decisions on all $np ranks"; else
       fail "$name: ranks decided differently"; for r in $(seq 0 $((np - 1))); do echo "rank $r:"; cat "$work/$name.trace.$r"; done; fi
     # Every key was decided by exploring (the loop runs long enough) and the profile has them.
-    grep -q "(exploring)" "$work/$name.trace.0" && fail "$name: a key was still exploring after 30 calls"
+    grep -q "(exploring)" "$work/$name.trace.0" && fail "$name: a key was still exploring after 100 calls"
     "$PYTHON3" - "$work/$name.json" "$work/$name.trace.0" <<'PY' || fail "$name: profile decisions differ from the trace"
 import json, sys
 t = json.load(open(sys.argv[1]))["tuning"]

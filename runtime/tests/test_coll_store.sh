@@ -8,8 +8,8 @@
 need_coll
 store="$work/store"
 export PARACLOUD_TUNE_DIR="$store" PARACLOUD_TUNE_SITE_DIR="$work/site"
-tuned 3 run1 loop 30 || fail "first run exited $?"
-tuned 3 run2 loop 30 || fail "second run exited $?"
+tuned 3 run1 loop 100 || fail "first run exited $?"
+tuned 3 run2 loop 100 || fail "second run exited $?"
 "$PYTHON3" - "$work/run1.json" "$work/run2.json" <<'PY' && ok "second run starts from the store" || fail "store round trip"
 import json, sys
 a = json.load(open(sys.argv[1]))["tuning"]
@@ -29,7 +29,7 @@ f=$(ls "$store"/coll_check-*.json)
 
 # A corrupt file: one warning, the run explores again and replaces it.
 echo '{"schema": "paracloud-tune", "version": 1, "decisions": [' >"$f"
-tuned 3 corrupt loop 30 || fail "run with a corrupt store exited $?"
+tuned 3 corrupt loop 100 || fail "run with a corrupt store exited $?"
 n=$(grep -c "tuning store: .*not JSON" "$work/corrupt.err")
 [ "$n" = 1 ] && ok "corrupt store file: one warning" || { fail "corrupt store file: $n warnings"; cat "$work/corrupt.err"; }
 grep -q '"exploration_calls": 0,' "$work/corrupt.json" && fail "corrupt store file was used"
@@ -38,7 +38,7 @@ grep -q '"exploration_calls": 0,' "$work/corrupt.json" && fail "corrupt store fi
 # A file owned by another user: one warning, ignored.
 if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
   chown nobody "$f"
-  tuned 3 foreign loop 30 || fail "run with a foreign store exited $?"
+  tuned 3 foreign loop 100 || fail "run with a foreign store exited $?"
   n=$(grep -c "tuning store: .*owned by uid" "$work/foreign.err")
   [ "$n" = 1 ] && ok "foreign store file: one warning" || { fail "foreign store file: $n warnings"; cat "$work/foreign.err"; }
   grep -q '"exploration_calls": 0,' "$work/foreign.json" && fail "foreign store file was used"
@@ -48,7 +48,7 @@ else
 fi
 
 # Reproducible mode: floating-point allreduce keeps native; integer keys may still be tuned.
-PARACLOUD_TUNE_REPRODUCIBLE=1 PARACLOUD_TUNE_DIR="$work/repro" tuned 3 repro loop 30 || fail "reproducible run exited $?"
+PARACLOUD_TUNE_REPRODUCIBLE=1 PARACLOUD_TUNE_DIR="$work/repro" tuned 3 repro loop 100 || fail "reproducible run exited $?"
 "$PYTHON3" - "$work/repro.json" <<'PY' && ok "reproducible: float allreduce only native" || fail "reproducible mode"
 import json, sys
 t = json.load(open(sys.argv[1]))["tuning"]
