@@ -256,6 +256,22 @@ int main(int argc, char **argv) {
     check_all(dup, user);
     MPI_Comm_free(&half);
     MPI_Comm_free(&dup);
+    /* Communicators freed and created again (Open MPI reuses freed handles), alternating sizes:
+       nothing the tuner cached for a freed communicator may serve the next one. */
+    for (int k = 0; k < 6; k++) {
+      MPI_Comm c;
+      if (k % 2) MPI_Comm_split(MPI_COMM_WORLD, rank % 2, rank, &c);
+      else MPI_Comm_dup(MPI_COMM_WORLD, &c);
+      for (int again = 0; again < 2; again++) {
+        check_reduction(c, user, 7, OP_SUM, 0, 1, 0, 0);
+        check_reduction(c, user, 7, OP_USER, 0, 1, 0, 0);
+        check_reduction(c, user, 7, OP_SUM, 1, 0, 0, 0);
+        check_bcast(c, 7, 0);
+        check_allgather(c, 7, 0);
+        check_alltoall(c, 7, 0);
+      }
+      MPI_Comm_free(&c);
+    }
   } else if (!strcmp(mode, "fp") || !strcmp(mode, "threads")) {
     int count = argc > 2 ? atoi(argv[2]) : 1000;
     int *s = malloc(sizeof(int) * count), *r = malloc(sizeof(int) * count);
