@@ -39,6 +39,7 @@ void to_json(json& j, const JobFacts& f) {
            {"nodelist", f.nodelist},
            {"launched", f.launched},
            {"work_dir", f.work_dir}};
+  if (!f.route.empty()) j["route"] = f.route;
 }
 
 template <typename T>
@@ -74,6 +75,7 @@ void from_json(const json& j, JobFacts& f) {
   opt(j, "nodelist", f.nodelist);
   opt(j, "launched", f.launched);
   opt(j, "work_dir", f.work_dir);
+  opt(j, "route", f.route);
 }
 
 // ----------------------------------------------------------------- keys

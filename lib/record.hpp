@@ -44,6 +44,7 @@ struct JobFacts {
   std::string nodelist;
   bool launched = true;                 // false: ended while its PrologSlurmctld was still running
   std::string work_dir;                 // the job's working directory: where its runtime profiles are looked for
+  std::string route;                    // routing decision JSON from the job's AdminComment tag (fed_route.hpp); "" when none
 };
 void to_json(nlohmann::json& j, const JobFacts& f);
 void from_json(const nlohmann::json& j, JobFacts& f);  // throws nlohmann exceptions on wrong types

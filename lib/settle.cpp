@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "error.hpp"
+#include "fed_route.hpp"
 #include "profile_summary.hpp"
 
 namespace paracloud {
@@ -147,6 +148,12 @@ static void attach_profile(AccountingRecord& r) {
   r.profile = record_profile(r.job.work_dir, r.job.job_id, static_cast<uid_t>(r.job.uid), &r.profile_reason);
 }
 
+// The routing decision the job carried (JobFacts::route) moves to the record's route slot.
+static void take_route(AccountingRecord& r) {
+  r.route = parse_route_text(r.job.route);
+  r.job.route.clear();
+}
+
 static std::optional<Entry> active_lien_of_job(Ledger& ledger, const JobFacts& f) {
   std::string account;
   try {
@@ -165,6 +172,7 @@ SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, b
   SettleOutcome out;
   AccountingRecord& r = out.record;
   r.job = f;
+  take_route(r);
   r.currency = cfg.currency;
   r.recorded = ledger_now();
   if (f.state == "REVOKED") return out;  // a sibling copy: the cluster that ran it settles it
@@ -224,6 +232,7 @@ SettleOutcome record_unsettled(const Config& cfg, const JobFacts& f, const std::
   SettleOutcome out;
   AccountingRecord& r = out.record;
   r.job = f;
+  take_route(r);
   r.currency = cfg.currency;
   r.recorded = ledger_now();
   r.elapsed = elapsed_seconds(f);

@@ -10,6 +10,7 @@
 
 #include "config.hpp"
 #include "error.hpp"
+#include "fed_route.hpp"
 #include "ledger.hpp"
 #include "record.hpp"
 
@@ -70,6 +71,7 @@ inline JobFacts job_facts(const job_record_t* job) {
   f.nodelist = str(job->nodes);
   f.launched = !(job->details && job->details->prolog_running);
   f.work_dir = job->details ? str(job->details->work_dir) : "";
+  f.route = route_tag_text(str(job->admin_comment));  // job_submit/paracloud's decision (fed_route.hpp)
   return f;
 }
 
