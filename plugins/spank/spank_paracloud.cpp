@@ -1,4 +1,7 @@
 // spank/paracloud: `--tune=auto|profile|off` for srun/sbatch/salloc; injects the paracloud runtime into each task.
+// Also `--route=cheapest|fastest|balanced`: checked here, then carried by Slurm itself (every SPANK
+// option reaches job_desc->spank_job_env as _SLURM_SPANK_OPTION_paracloud_route) to
+// job_submit/paracloud, which routes the job between federated sites with that policy.
 //
 // plugstack.conf:  optional /path/spank_paracloud.so [default=profile|auto|off] [runtime=PATH] [profile_dir=DIR]
 //   default      the mode when the user gives no --tune (site default; "profile" if unset)
@@ -8,6 +11,8 @@
 // out (--tune=off, PARACLOUD_TUNE=off) but cannot choose what gets preloaded. LD_PRELOAD is set in
 // the environment of the user's tasks only; slurmstepd and other privileged processes never see it.
 #include <unistd.h>
+
+#include <strings.h>
 
 #include <cstdint>
 #include <cstring>
@@ -61,6 +66,22 @@ struct spank_option tune_option = {
                       "(profile only), off (no runtime). Default: site setting."),
     1, 0, tune_option_cb};
 
+int route_option_cb(int, const char* optarg, int) {
+  const char* v = optarg ? optarg : "";
+  if (strcasecmp(v, "cheapest") != 0 && strcasecmp(v, "fastest") != 0 && strcasecmp(v, "balanced") != 0) {
+    slurm_error("paracloud: --route=%s is not a routing policy: use --route=cheapest, --route=fastest or "
+                "--route=balanced", v);
+    return -1;
+  }
+  return 0;  // the value travels in the job's SPANK environment; job_submit/paracloud reads it
+}
+
+struct spank_option route_option = {
+    const_cast<char*>("route"), const_cast<char*>("POLICY"),
+    const_cast<char*>("paracloud site routing in a federation: cheapest (lowest cost), fastest (earliest "
+                      "expected start; the best sites race) or balanced. Default: site setting (RoutePolicy)."),
+    1, 0, route_option_cb};
+
 // Reads plugstack.conf arguments; a bad one is an error naming it (srun/sbatch/slurmd then report it).
 int parse_args(int ac, char** av) {
   for (int i = 0; i < ac; ++i) {
@@ -102,6 +123,10 @@ extern "C" int slurm_spank_init(spank_t sp, int ac, char** av) {
   if (parse_args(ac, av) != 0) return -1;
   if (spank_option_register(sp, &tune_option) != ESPANK_SUCCESS) {
     slurm_error("paracloud: cannot register --tune");
+    return -1;
+  }
+  if (spank_option_register(sp, &route_option) != ESPANK_SUCCESS) {
+    slurm_error("paracloud: cannot register --route");
     return -1;
   }
   return 0;

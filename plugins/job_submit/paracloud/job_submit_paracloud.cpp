@@ -13,6 +13,30 @@
 // Updates (job_modify) are not re-quoted: the hold at start prices the final limits.
 // Batch jobs get SLURM_PARACLOUD_QUOTE="<amount> <currency>" in their environment.
 //
+// Routing (issue 4), when this controller is in a Slurm federation and paracloud.conf has two or
+// more SiteName lines (else nothing below applies):
+//   policy   = --route=cheapest|fastest|balanced (spank/paracloud option; sbatch/srun/salloc put
+//              every SPANK option in job_desc->spank_job_env as _SLURM_SPANK_OPTION_paracloud_route,
+//              and siblings receive it too), else RoutePolicy;
+//   origin   = route() over the sites with their state files; job_desc->clusters = the chosen
+//              clusters (cheapest/balanced: the best one; fastest: the top RouteTopK race), limited
+//              to the user's own --clusters list when given; the quote is priced at the dearest
+//              chosen site (the job may land on any of them); nothing feasible: rejected with every
+//              site's reasons. When the user named no partition the chosen partition is set for
+//              this cluster. When the origin itself is not chosen, its copy only tracks the job
+//              (Slurm revokes it) and its --constraint is dropped there: the origin's nodes may
+//              lack a feature that only the chosen sites have, and Slurm would refuse the tracker.
+//   siblings = (submit_uid 0, job_id and viable-sibling bits set by the origin) never re-route
+//              and never refuse for routing reasons: they accept what the origin allowed, quote
+//              at their own price, and set their own chosen partition;
+//   record   = the decision (fed_route.hpp route_record) goes into AdminComment as
+//              "paracloud_route=<json>" (users cannot set AdminComment; siblings get the user's
+//              original request, so each sibling stores its re-derivation from the same inputs
+//              with the clusters the origin allowed and whether it agrees); jobcomp/paracloud puts
+//              it into the accounting record of the cluster that ran the job.
+//   Site states are reloaded from SiteStateDir by a background thread every second (local file
+//   reads, never the network); the callback only takes a pointer to the latest snapshot.
+//
 // Cost (it runs under slurmctld's job write lock): no network, no file parsing per call.
 //   - paracloud.conf is parsed at init and cached; its stat() is checked at most once a second
 //     and a changed file is re-parsed. A broken new file is logged (file:line) and the last good
@@ -38,6 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -52,12 +77,16 @@
 
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
+#include <slurm/slurmdb.h>
 
 #include "config.hpp"
 #include "error.hpp"
+#include "fed_route.hpp"
 #include "job_request.hpp"
 #include "ledger.hpp"
 #include "pricing.hpp"
+#include "router.hpp"
+#include "site_state.hpp"
 
 typedef struct job_record job_record_t;  // opaque: slurmctld's internal job record
 
@@ -75,6 +104,11 @@ extern slurm_conf_t slurm_conf;
 // partition's name, known from the first instant, unlike the background-loaded partition facts.
 // Weak: a controller without it leaves it null and the loaded facts name the default.
 extern char* default_part_name __attribute__((weak));
+// slurmctld's federation (read under the federation read lock that job_submit runs with): null
+// when the controller is in no federation. Weak, like default_part_name.
+extern slurmdb_federation_rec_t* fed_mgr_fed_rec __attribute__((weak));
+extern slurmdb_cluster_rec_t* fed_mgr_cluster_rec __attribute__((weak));
+slurmdb_cluster_rec_t* fed_mgr_get_cluster_by_id(uint32_t id) __attribute__((weak));
 }
 
 extern "C" const char plugin_name[] = "paracloud prepaid job submission check";
@@ -146,7 +180,17 @@ struct PartitionTable {
   std::string default_name;
 };
 
-// Shared with the background thread. Allocated by init and freed by fini only: slurmctld 22.05
+// What routing needs, rebuilt off the callback every second: the site model of one paracloud.conf
+// version and the site states read from SiteStateDir at that moment.
+struct RouteSnapshot {
+  std::shared_ptr<const Config> cfg;
+  paracloud::SiteModel model;
+  std::vector<paracloud::SiteState> states;
+  std::vector<const paracloud::SiteState*> aligned;  // into states, in model order
+  paracloud::RouteOptions options;
+};
+
+// Shared with the background threads. Allocated by init and freed by fini only: slurmctld 22.05
 // exits without calling fini, and a static std::thread still joinable at exit would abort it.
 struct Shared {
   std::mutex parts_mu;
@@ -155,6 +199,10 @@ struct Shared {
   std::condition_variable thread_cv;
   bool stop = false;
   std::thread thread;
+  std::mutex route_mu;
+  std::shared_ptr<const RouteSnapshot> route;  // null: fewer than two sites (no routing)
+  std::string route_error;                     // last snapshot failure (logged once)
+  std::thread route_thread;
 };
 Shared* g_shared = nullptr;
 
@@ -358,6 +406,86 @@ std::string site_name(const Config& cfg) {
   return slurm_cluster.empty() ? cfg.cluster_name : slurm_cluster;
 }
 
+// ------------------------------------------------------------------ routing state
+// Null for a paracloud.conf with fewer than two sites: nothing to route between.
+std::shared_ptr<const RouteSnapshot> build_snapshot(const std::shared_ptr<const Config>& cfg) {
+  if (!cfg || cfg->sites.size() < 2) return nullptr;
+  auto snap = std::make_shared<RouteSnapshot>();
+  snap->cfg = cfg;
+  snap->model = paracloud::SiteModel(*cfg);
+  snap->states = paracloud::load_site_states(cfg->site_state_dir, cfg->sites);
+  snap->aligned = paracloud::align_states(snap->model, snap->states);
+  snap->options = paracloud::route_options(*cfg);
+  return snap;
+}
+
+void refresh_routes() {
+  std::shared_ptr<const Config> cfg;
+  {
+    std::lock_guard<std::mutex> lk(g_state->mu);
+    cfg = g_state->cfg;
+  }
+  std::shared_ptr<const RouteSnapshot> snap;
+  std::string err;
+  try {
+    snap = build_snapshot(cfg);
+  } catch (const std::exception& e) {
+    err = e.what();
+  }
+  std::lock_guard<std::mutex> lk(g_shared->route_mu);
+  if (!err.empty()) {  // keep routing on the last good snapshot
+    if (err != g_shared->route_error) slurm_error("%s: routing state: %s", plugin_type, err.c_str());
+    g_shared->route_error = err;
+    return;
+  }
+  g_shared->route_error.clear();
+  g_shared->route = std::move(snap);
+}
+
+void route_thread() {
+  Shared& sh = *g_shared;
+  std::unique_lock<std::mutex> lk(sh.thread_mu);
+  while (!sh.stop) {
+    if (sh.thread_cv.wait_for(lk, std::chrono::seconds(1), [&sh] { return sh.stop; })) break;
+    lk.unlock();
+    refresh_routes();
+    lk.lock();
+  }
+}
+
+// The snapshot of this paracloud.conf version. Right after a reload the background thread has not
+// caught up yet: then it is built here once (local file reads) rather than routing on the old file.
+std::shared_ptr<const RouteSnapshot> route_snapshot(const std::shared_ptr<const Config>& cfg) {
+  std::shared_ptr<const RouteSnapshot> snap;
+  {
+    std::lock_guard<std::mutex> lk(g_shared->route_mu);
+    snap = g_shared->route;
+  }
+  if (snap && snap->cfg == cfg) return snap;
+  if (cfg->sites.size() < 2) return nullptr;
+  try {
+    snap = build_snapshot(cfg);
+  } catch (const std::exception& e) {
+    slurm_error("%s: routing state: %s", plugin_type, e.what());
+    return snap;  // the previous configuration's, if any
+  }
+  std::lock_guard<std::mutex> lk(g_shared->route_mu);
+  g_shared->route = snap;
+  return snap;
+}
+
+// Whether this controller is in a federation (its job_desc->clusters then restricts siblings).
+bool federated() {
+  return &fed_mgr_fed_rec != nullptr && fed_mgr_fed_rec != nullptr && &fed_mgr_cluster_rec != nullptr &&
+         fed_mgr_cluster_rec != nullptr;
+}
+
+std::string fed_cluster_name(uint32_t id) {
+  if (fed_mgr_get_cluster_by_id == nullptr || !federated()) return {};
+  slurmdb_cluster_rec_t* c = fed_mgr_get_cluster_by_id(id);
+  return c && c->name ? c->name : "";
+}
+
 // ------------------------------------------------------------------ job_desc -> JobRequest
 std::int64_t count32(uint32_t v) { return (v == NO_VAL || v == INFINITE) ? 0 : v; }
 std::int64_t count16(uint16_t v) { return (v == NO_VAL16 || v == INFINITE16) ? 0 : v; }
@@ -432,6 +560,133 @@ int reject(char** err_msg, int code, uint32_t uid, const std::string& msg) {
   return code;
 }
 
+void replace_str(char** field, const std::string& value) {
+  if (*field) slurm_xfree(reinterpret_cast<void**>(field));
+  *field = slurm_xstrdup(value.c_str());
+}
+
+// An accepted job: the defaulted account and, for batch jobs, the quote in its environment.
+int accept(job_desc_msg_t* jd, const paracloud::SubmitResult& best, const Config& cfg, uint32_t uid) {
+  if (slurm_conf.slurmctld_debug >= kLogLevelDebug)  // skip building the text otherwise
+    slurm_debug("%s: uid %u account %s%s quote %s (%s)", plugin_type, uid, best.account.c_str(),
+                best.account_defaulted ? " (default)" : "", paracloud::format_money(best.quote.total, cfg.currency).c_str(),
+                paracloud::describe_quote(best.quote).c_str());
+  if (best.account_defaulted && (!jd->account || !*jd->account)) replace_str(&jd->account, best.account);
+  if (jd->script && jd->environment) {  // batch jobs only: srun/salloc carry no environment here
+    std::string quote = paracloud::format_money(best.quote.total, cfg.currency);
+    slurm_env_array_overwrite(&jd->environment, "SLURM_PARACLOUD_QUOTE", quote.c_str());
+    uint32_t n = 0;
+    while (jd->environment[n]) ++n;
+    jd->env_size = n;
+  }
+  return SLURM_SUCCESS;
+}
+
+// The value of a SPANK option the client passed (_SLURM_SPANK_OPTION_<plugin>_<option>), or null.
+const char* spank_option(const job_desc_msg_t* jd, const char* var) {
+  if (!jd->spank_job_env) return nullptr;
+  std::size_t n = std::strlen(var);
+  for (uint32_t i = 0; i < jd->spank_job_env_size; ++i) {
+    const char* e = jd->spank_job_env[i];
+    if (e && std::strncmp(e, var, n) == 0 && e[n] == '=') return e + n + 1;
+  }
+  return nullptr;
+}
+constexpr char kRouteOption[] = "_SLURM_SPANK_OPTION_paracloud_route";  // spank/paracloud --route
+
+// Routing in a federation (see the file comment). `wc` is the job's worst case on this cluster's
+// partition facts; `user_partition` whether the user named a partition.
+int route_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, State& st, const Config& cfg,
+              const RouteSnapshot& snap, Ledger& led, const std::string& user, uint32_t uid,
+              paracloud::WorstCase wc, bool user_partition, const std::string& local_site, std::int64_t now) {
+  paracloud::RouteOptions opt = snap.options;
+  std::string policy_source = "RoutePolicy";
+  if (const char* v = spank_option(jd, kRouteOption)) {
+    try {
+      opt.policy = paracloud::parse_route_policy(v);
+    } catch (const Error& e) {
+      return reject(err_msg, SLURM_ERROR, uid,
+                    std::string("paracloud: --route=") + v + " is not a routing policy - use --route=cheapest, "
+                                                          "--route=fastest or --route=balanced");
+    }
+    policy_source = "--route";
+  }
+  paracloud::RouteRequest rr;
+  rr.resources = wc.resources;
+  rr.resources.site.clear();
+  if (!user_partition || rr.resources.partition.find(',') != std::string::npos) rr.resources.partition.clear();
+  try {
+    rr.constraint = paracloud::parse_constraint(str(jd->features));
+    rr.licenses = paracloud::parse_licenses(str(jd->licenses));
+  } catch (const Error& e) {
+    return reject(err_msg, SLURM_ERROR, uid,
+                  std::string("paracloud: this job cannot be routed between sites: ") + e.what() +
+                      (e.hint().empty() ? "" : " - " + e.hint()));
+  }
+  const std::int64_t unix_now = static_cast<std::int64_t>(::time(nullptr));
+  paracloud::RouteDecision d;
+  paracloud::route(snap.model, snap.aligned, rr, opt, unix_now, &d);
+
+  const std::string local_cluster = str(slurm_conf.cluster_name);
+  const std::vector<std::string> user_clusters = paracloud::split_list(str(jd->clusters));
+  // A sibling's copy: the origin (uid 0 over the federation link) gave it a job id and the
+  // viable-sibling bits. It accepts what the origin allowed; it never re-routes.
+  const bool sibling = submit_uid == 0 && jd->job_id != NO_VAL && jd->job_id != 0 && jd->fed_siblings_viable != 0;
+  paracloud::FedRouteInfo info;
+  info.decided_on = local_cluster;
+  info.policy_source = policy_source;
+  const paracloud::RouteCandidate* local = nullptr;  // this site's candidate, if feasible here
+  for (const auto& c : d.ranked)
+    if (c.site == local_site) local = &c;
+  const paracloud::RouteCandidate* priced = nullptr;  // the candidate whose price is quoted
+  paracloud::FedChoice choice;
+  if (sibling) {
+    info.rederived = true;
+    info.origin = fed_cluster_name(jd->job_id >> 26);  // FED_MGR_CLUSTER_ID_BEGIN
+    for (uint32_t bit = 0; bit < 64; ++bit)
+      if (jd->fed_siblings_viable & (uint64_t{1} << bit)) info.clusters.push_back(fed_cluster_name(bit + 1));
+    priced = local;
+  } else {
+    choice = paracloud::choose_clusters(d, user_clusters);
+    if (choice.empty())
+      return reject(err_msg, ESLURM_FED_NO_VALID_CLUSTERS, uid,
+                    paracloud::no_site_message(d, cfg.currency, user_clusters));
+    info.origin = local_cluster;
+    info.clusters = paracloud::split_list(choice.clusters);
+    priced = &d.ranked[choice.dearest];
+  }
+
+  // Quote: the dearest chosen site (origin), or this site (sibling: the run happens here).
+  if (priced) {
+    wc.resources.site = priced->site;
+    wc.resources.partition = priced->partition;
+  } else {
+    wc.resources.site = local_site;  // a sibling whose own view finds itself infeasible
+  }
+  paracloud::SubmitCheck check{user, str(jd->account), wc.resources, wc.time_source};
+  paracloud::SubmitResult res = paracloud::check_submission(cfg, led, check, &st.members, now);
+  if (res.verdict != paracloud::Verdict::ok) return reject(err_msg, slurm_code(res.verdict), uid, res.message);
+
+  bool runs_here = sibling || std::find(info.clusters.begin(), info.clusters.end(), local_cluster) != info.clusters.end();
+  if (!sibling) replace_str(&jd->clusters, choice.clusters);
+  if (runs_here && !user_partition && local) replace_str(&jd->partition, local->partition);
+  if (!runs_here && jd->features) slurm_xfree(reinterpret_cast<void**>(&jd->features));  // tracker copy
+  nlohmann::json record = paracloud::route_record(d, cfg.currency, info, user_clusters);
+  replace_str(&jd->admin_comment, paracloud::set_route_tag(str(jd->admin_comment), record));
+  if (sibling)
+    slurm_info("%s: uid %u: sibling copy of JobId=%u from %s, allowed %s: accepted (partition %s); re-derived "
+               "route %s -> %s agrees: %s",
+               plugin_type, uid, jd->job_id, info.origin.c_str(), record["clusters"].dump().c_str(),
+               local ? local->partition.c_str() : "as requested", paracloud::to_string(d.policy),
+               paracloud::choose_clusters(d, user_clusters).clusters.c_str(),
+               record.value("agrees", false) ? "yes" : "no");
+  else
+    slurm_info("%s: uid %u: route %s (%s) -> %s, quote %s at %s", plugin_type, uid, paracloud::to_string(d.policy),
+               policy_source.c_str(), choice.clusters.c_str(),
+               paracloud::format_money(res.quote.total, cfg.currency).c_str(), wc.resources.site.c_str());
+  return accept(jd, res, cfg, uid);
+}
+
 int check_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, std::int64_t now) {
   State& st = *g_state;
   std::unique_lock<std::mutex> lk(st.mu);
@@ -466,6 +721,30 @@ int check_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, std::int6
   }
   const std::string site = site_name(*cfg);
 
+  if (!jd->array_inx && federated()) {  // Slurm keeps job arrays on their origin: not routed
+    if (std::shared_ptr<const RouteSnapshot> snap = route_snapshot(cfg)) {
+      PartitionFacts facts;
+      facts.name = names[0];
+      if (parts) {
+        auto it = parts->by_name.find(names[0]);
+        if (it != parts->by_name.end()) facts = it->second;
+      } else {
+        set_default_mem(facts, slurm_conf.def_mem_per_cpu);
+      }
+      req.partition = str(jd->partition).empty() ? names[0] : str(jd->partition);
+      paracloud::WorstCase wc;
+      try {
+        wc = paracloud::worst_case(req, facts, cfg->default_time_limit);
+      } catch (const Error& e) {
+        return reject(err_msg, SLURM_ERROR, uid,
+                      std::string("paracloud: cannot price the request: ") + e.what() +
+                          (e.hint().empty() ? "" : " - " + e.hint()));
+      }
+      return route_job(jd, submit_uid, err_msg, st, *cfg, *snap, *led, user, uid, wc,
+                       jd->partition && *jd->partition, site, now);
+    }
+  }
+
   paracloud::SubmitResult best;
   bool have_best = false;
   for (const std::string& name : names) {
@@ -494,23 +773,7 @@ int check_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, std::int6
     have_best = true;
   }
 
-  if (slurm_conf.slurmctld_debug >= kLogLevelDebug)  // skip building the text otherwise
-    slurm_debug("%s: uid %u account %s%s quote %s (%s)", plugin_type, uid, best.account.c_str(),
-                best.account_defaulted ? " (default)" : "",
-                paracloud::format_money(best.quote.total, cfg->currency).c_str(),
-                paracloud::describe_quote(best.quote).c_str());
-  if (best.account_defaulted && (!jd->account || !*jd->account)) {
-    if (jd->account) slurm_xfree(reinterpret_cast<void**>(&jd->account));
-    jd->account = slurm_xstrdup(best.account.c_str());
-  }
-  if (jd->script && jd->environment) {  // batch jobs only: srun/salloc carry no environment here
-    std::string quote = paracloud::format_money(best.quote.total, cfg->currency);
-    slurm_env_array_overwrite(&jd->environment, "SLURM_PARACLOUD_QUOTE", quote.c_str());
-    uint32_t n = 0;
-    while (jd->environment[n]) ++n;
-    jd->env_size = n;
-  }
-  return SLURM_SUCCESS;
+  return accept(jd, best, *cfg, uid);
 }
 
 }  // namespace
@@ -534,6 +797,8 @@ extern "C" int init(void) {
       g_timing.log_every = std::strtoull(t, nullptr, 10);
     g_shared = new Shared;
     g_shared->thread = std::thread(partition_thread);
+    refresh_routes();  // the first snapshot now: jobs may arrive before the thread's first round
+    g_shared->route_thread = std::thread(route_thread);
     slurm_info("%s: loaded %s (site %s, ledger %s)", plugin_type, st->conf_path.c_str(),
                site_name(*st->cfg).c_str(), st->cfg->ledger_path.c_str());
     return SLURM_SUCCESS;
@@ -551,6 +816,7 @@ extern "C" int fini(void) {
     }
     g_shared->thread_cv.notify_all();
     if (g_shared->thread.joinable()) g_shared->thread.join();
+    if (g_shared->route_thread.joinable()) g_shared->route_thread.join();
     delete g_shared;
     g_shared = nullptr;
   }
