@@ -21,6 +21,7 @@ Commands:
   env           print `export SLURM_CONF=...` lines (eval "$(scripts/cluster.sh env)")
   pids          list the live processes of the run dir (daemons, slurmstepds, job tasks)
   restart-ctld  stop slurmctld (TERM, or SIGKILL with --kill) and start it again
+  federation    several federated clusters: scripts/federation.sh (`cluster.sh federation --help`)
   help          this text
 
 Options (all commands):
@@ -70,6 +71,7 @@ MARKER=PARACLOUD_CLUSTER_DAEMON   # env var every daemon of a run dir carries (v
 # ---------------------------------------------------------------- options
 cmd=${1:-help}
 [ $# -gt 0 ] && shift
+[ "$cmd" != federation ] || exec "$(dirname "${BASH_SOURCE[0]}")/federation.sh" "$@"  # federation up|down|...
 RUN=${PARACLOUD_CLUSTER_DIR:-}
 opt_name='' opt_nodes='' opt_cpus='' opt_port='' opt_dbd='' opt_plugin_dir='' opt_pconf='' opt_plugstack=''
 opt_timeout=60 opt_kill=0 opt_keep_state=0 opt_dbd_of=
