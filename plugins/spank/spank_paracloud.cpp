@@ -6,7 +6,7 @@
 // plugstack.conf:  optional /path/spank_paracloud.so [default=profile|auto|off] [runtime=PATH] [profile_dir=DIR]
 //   default      the mode when the user gives no --tune (site default; "profile" if unset)
 //   runtime      the preload library (default: the installed libparacloud_rt.so)
-//   profile_dir  where profiles go (default: the job's submit directory, beside its output)
+//   profile_dir  where profiles go (default: the step's working directory, i.e. the job's WorkDir)
 // The runtime path comes only from plugstack.conf (root-owned), never from the user: users can opt
 // out (--tune=off, PARACLOUD_TUNE=off) but cannot choose what gets preloaded. LD_PRELOAD is set in
 // the environment of the user's tasks only; slurmstepd and other privileged processes never see it.
@@ -42,7 +42,7 @@ using paracloud::spank::TuneMode;
 struct State {
   TuneMode site_default = TuneMode::profile;
   std::string runtime = PARACLOUD_RUNTIME_PATH;
-  std::string profile_dir;       // empty: the job's submit directory
+  std::string profile_dir;       // empty: the step's working directory
   bool user_set = false;
   TuneMode user_mode = TuneMode::profile;
 } g;
@@ -156,8 +156,24 @@ extern "C" int slurm_spank_user_init(spank_t sp, int, char**) {
     slurm_error("paracloud: cannot set the task environment; the job runs without the runtime");
     return 0;  // never fail a job because of tuning
   }
-  std::string dir = g.profile_dir.empty() ? get_env(sp, "SLURM_SUBMIT_DIR") : g.profile_dir;
-  if (!dir.empty() && get_env(sp, "PARACLOUD_PROFILE_DIR").empty() && get_env(sp, "PARACLOUD_PROFILE").empty())
-    spank_setenv(sp, "PARACLOUD_PROFILE_DIR", dir.c_str(), 1);
+  return 0;
+}
+
+// Remote context, in each task after slurmstepd's chdir to the step's working directory: profiles
+// go there (the job's WorkDir for its batch step and plain srun steps, which is where jobcomp
+// looks for them) unless plugstack.conf names profile_dir= or the user chose a location. srun steps
+// inside a batch script inherit the batch step's setting.
+extern "C" int slurm_spank_task_init(spank_t sp, int, char**) {
+  if (!spank_remote(sp)) return 0;
+  std::string tune = get_env(sp, "PARACLOUD_TUNE");
+  if (tune.empty() || tune == "off") return 0;
+  if (!get_env(sp, "PARACLOUD_PROFILE_DIR").empty() || !get_env(sp, "PARACLOUD_PROFILE").empty()) return 0;
+  std::string dir = g.profile_dir;
+  if (dir.empty()) {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof cwd) == nullptr) return 0;  // the runtime then uses its own default
+    dir = cwd;
+  }
+  spank_setenv(sp, "PARACLOUD_PROFILE_DIR", dir.c_str(), 1);
   return 0;
 }

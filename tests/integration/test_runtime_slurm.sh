@@ -113,7 +113,7 @@ fi
 envs=$(LD_PRELOAD=$work/userpre.so timeout 30 srun -n 1 --tune=profile printenv LD_PRELOAD PARACLOUD_TUNE PARACLOUD_PROFILE_DIR 2>&1)
 it_expect_eq "--tune=profile: runtime first, the user's own LD_PRELOAD kept" "$(echo "$envs" | sed -n 1p)" "$rt:$work/userpre.so"
 it_expect_eq "--tune=profile: PARACLOUD_TUNE" "$(echo "$envs" | sed -n 2p)" profile
-it_expect_eq "--tune=profile: PARACLOUD_PROFILE_DIR is the submit dir" "$(echo "$envs" | sed -n 3p)" "$work"
+it_expect_eq "--tune=profile: PARACLOUD_PROFILE_DIR is the working dir" "$(echo "$envs" | sed -n 3p)" "$work"
 envs=$(LD_PRELOAD=$work/userpre.so timeout 30 srun -n 1 --tune=auto printenv PARACLOUD_TUNE 2>&1)
 it_expect_eq "--tune=auto: PARACLOUD_TUNE" "$envs" auto
 envs=$(timeout 30 srun -n 1 printenv PARACLOUD_TUNE 2>&1)
