@@ -17,30 +17,14 @@ unset LD_PRELOAD PARACLOUD_TUNE PARACLOUD_PROFILE PARACLOUD_PROFILE_DIR SLURM_JO
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pc-bench-apps.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-cat >"$work/in.melt" <<EOF
-units           lj
-atom_style      atomic
-lattice         fcc 0.8442
-region          box block 0 $box 0 $box 0 $box
-create_box      1 box
-create_atoms    1 box
-mass            1 1.0
-velocity        all create 3.0 87287 loop geom
-pair_style      lj/cut 2.5
-pair_coeff      1 1 1.0 1.0 2.5
-neighbor        0.3 bin
-neigh_modify    every 20 delay 0 check no
-fix             1 all nve
-thermo          100
-run             $steps
-EOF
+melt=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/integration/data/melt.lmp
 
 # one MODE: runs LAMMPS once; appends "wall loop" to $work/MODE.times.
 one() {
   local mode=$1 x=() t0 t1 loop
   [ "$mode" = profile ] && x=(-x "LD_PRELOAD=$rt" -x PARACLOUD_TUNE=profile -x "PARACLOUD_PROFILE=$work/profile.json")
   t0=$(date +%s.%N)
-  (cd "$work" && mpirun -np "$np" "${x[@]}" "$lmp" -in in.melt -log none >"$work/$mode.out" 2>"$work/$mode.err") \
+  (cd "$work" && mpirun -np "$np" "${x[@]}" "$lmp" -in "$melt" -var box "$box" -var steps "$steps" -var thermo 100 -log none >"$work/$mode.out" 2>"$work/$mode.err") \
     || { echo "bench_apps: LAMMPS ($mode) failed:" >&2; tail -5 "$work/$mode.err" >&2; exit 1; }
   t1=$(date +%s.%N)
   loop=$(sed -n 's/^Loop time of \([0-9.]*\) .*/\1/p' "$work/$mode.out")

@@ -63,28 +63,10 @@ if [ -z "$lmp" ]; then
   it_log "SKIP LAMMPS part: lmp not installed (apt-get install lammps)"
 else
   mkdir -p "$work/lmp.plain" "$work/lmp.rt"
-  # examples/melt of LAMMPS, 250 steps (Debian's package ships no examples). "loop geom" makes the
-  # velocities independent of the decomposition; the same -np gives bit-identical thermo output.
-  cat >"$work/in.melt" <<'EOF'
-units           lj
-atom_style      atomic
-lattice         fcc 0.8442
-region          box block 0 10 0 10 0 10
-create_box      1 box
-create_atoms    1 box
-mass            1 1.0
-velocity        all create 3.0 87287 loop geom
-pair_style      lj/cut 2.5
-pair_coeff      1 1 1.0 1.0 2.5
-neighbor        0.3 bin
-neigh_modify    every 20 delay 0 check no
-fix             1 all nve
-thermo          50
-run             250
-EOF
+  melt=$IT_ROOT/tests/integration/data/melt.lmp   # 250 steps, thermo every 50
   thermo() { awk '/^Step /{on=1} on && /^Loop time/{on=0} on' "$1"; }
-  run "$work/lmp.plain" 0 "$lmp" -in "$work/in.melt" -log none || it_bad "LAMMPS without the preload exited $?: $(tail -3 "$work/lmp.plain/stderr")"
-  run "$work/lmp.rt" 1 "$lmp" -in "$work/in.melt" -log none || it_bad "LAMMPS with the preload exited $?: $(tail -3 "$work/lmp.rt/stderr")"
+  run "$work/lmp.plain" 0 "$lmp" -in "$melt" -log none || it_bad "LAMMPS without the preload exited $?: $(tail -3 "$work/lmp.plain/stderr")"
+  run "$work/lmp.rt" 1 "$lmp" -in "$melt" -log none || it_bad "LAMMPS with the preload exited $?: $(tail -3 "$work/lmp.rt/stderr")"
   a=$(thermo "$work/lmp.plain/stdout") b=$(thermo "$work/lmp.rt/stdout")
   it_expect_eq "LAMMPS: thermo lines (step 0..250 every 50)" "$(echo "$a" | grep -cE '^ +[0-9]+ ')" 6
   if [ -n "$a" ] && [ "$a" = "$b" ]; then it_ok "LAMMPS: identical thermo output with and without the preload"
