@@ -34,7 +34,8 @@ Test(fed_route, chooses_the_selection_and_quotes_the_dearest) {
   cr_assert_eq(c.picks.size(), 2u);
   cr_assert_str_eq(c.clusters.c_str(), "clu-b,clu-c");
   cr_assert_eq(c.dearest, 1u);  // c costs more than b
-  cr_assert_str_eq(choose_clusters(decision(1)).clusters.c_str(), "clu-b");
+  const std::string one = choose_clusters(decision(1)).clusters;  // keep the temporary alive
+  cr_assert_str_eq(one.c_str(), "clu-b");
 }
 
 Test(fed_route, user_clusters_restrict_in_rank_order) {
@@ -65,7 +66,8 @@ Test(fed_route, record_says_whether_a_rederivation_agrees) {
   info.clusters = {"clu-c", "clu-b"};
   nlohmann::json j = route_record(decision(2), cur, info);
   cr_assert(j["agrees"].get<bool>());
-  cr_assert_str_eq(j["origin"].get<std::string>().c_str(), "clu-a");
+  const std::string origin = j["origin"].get<std::string>();
+  cr_assert_str_eq(origin.c_str(), "clu-a");
   info.clusters = {"clu-b"};
   cr_assert(!route_record(decision(2), cur, info)["agrees"].get<bool>());
   info.rederived = false;
