@@ -87,7 +87,8 @@ struct StatementQuery {
 };
 
 // Storage-independent ledger interface: SQLite (embedded default) or MariaDB/MySQL (shared by
-// controllers on several hosts). Both backends give the semantics described above.
+// controllers on several hosts). Both backends give the semantics described above: the rules are
+// written once (LedgerRules, ledger_rules.hpp) and the backends supply only storage calls.
 // All methods are atomic. Errors are thrown as paracloud::Error.
 class Ledger {
  public:

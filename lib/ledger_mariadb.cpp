@@ -1,4 +1,5 @@
 // The MariaDB/MySQL ledger: schema and migrations, locking, retries and reconnects, open errors.
+// The rules (checks, replays, messages) are ledger_rules.cpp's; this file holds the storage calls.
 //
 // Same tables and rules as the SQLite ledger (ledger_sqlite.cpp), in InnoDB:
 //   schema_version(id = 1, version)                    the schema version (SQLite: PRAGMA user_version)
@@ -31,7 +32,6 @@
 #include <errmsg.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -43,6 +43,7 @@
 
 #include "error.hpp"
 #include "ledger.hpp"
+#include "ledger_rules.hpp"
 
 namespace paracloud {
 namespace {
@@ -119,48 +120,6 @@ const char* const kWriteHint =
     "only SlurmUser/root can change balances: this handle was opened read-only; writers need the "
     "ledger database user's password (LedgerPassFile, readable by SlurmUser only)";
 
-EntryKind kind_from(const std::string& s) {
-  for (EntryKind k : {EntryKind::deposit, EntryKind::lien, EntryKind::release, EntryKind::charge,
-                      EntryKind::refund})
-    if (s == to_string(k)) return k;
-  throw Error(Errc::storage, "ledger journal holds an unknown entry kind '" + s + "'",
-              "the database was changed outside paracloud; restore it from a backup");
-}
-
-void check_name(const std::string& what, const std::string& name) {
-  bool ok = !name.empty() && name.size() <= 64;
-  for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) ok = false;
-  if (!ok)
-    throw Error(Errc::bad_input, "invalid " + what + " name '" + name + "'",
-                "use 1-64 letters, digits, '_', '-' or '.'");
-}
-
-void check_key(const std::string& key) {
-  bool ok = !key.empty() && key.size() <= 256;
-  for (char c : key)
-    if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f) ok = false;
-  if (!ok)
-    throw Error(Errc::bad_input, "invalid idempotency key '" + key + "'",
-                "use 1-256 printable characters without spaces");
-}
-
-Money add_checked(Money a, Money b) {
-  Money r;
-  if (__builtin_add_overflow(a, b, &r))
-    throw Error(Errc::bad_input, "amount too large: the account's totals would overflow",
-                "split the operation or use a smaller amount");
-  return r;
-}
-
-void check_range(const Balance& b) {
-  Money x, y, z;
-  if (__builtin_sub_overflow(b.deposits, b.charges, &x) || __builtin_add_overflow(x, b.refunds, &y) ||
-      __builtin_sub_overflow(y, b.held, &z) || __builtin_add_overflow(z, b.credit_limit, &x))
-    throw Error(Errc::bad_input, "amount too large: the account's balance would overflow",
-                "split the operation or use a smaller amount");
-}
-
 // A failure reported by the server or the client library, before it is turned into an Error.
 struct DbFailure {
   unsigned code;
@@ -178,20 +137,8 @@ std::int64_t to_i64(const std::string& s) { return s.empty() ? 0 : std::strtoll(
 using Row = std::vector<std::string>;  // NULL reads as ""
 
 Entry entry_from(const Row& r) {
-  Entry e;
-  e.id = to_i64(r[0]);
-  e.time = to_i64(r[1]);
-  e.kind = kind_from(r[2]);
-  e.account = r[3];
-  e.amount = to_i64(r[4]);
-  e.key = r[5];
-  e.ref = r[6];
-  e.job = r[7];
-  e.user = r[8];
-  e.note = r[9];
-  e.expires = to_i64(r[10]);
-  e.balance_after = to_i64(r[11]);
-  return e;
+  return ledger_rules::journal_entry([&](int c) { return r[static_cast<std::size_t>(c)]; },
+                                     [&](int c) { return to_i64(r[static_cast<std::size_t>(c)]); }, "database");
 }
 
 // A value for a '?' placeholder: an integer or an escaped string literal.
@@ -205,33 +152,22 @@ struct Val {
 
 // ---------------------------------------------------------------- the ledger
 
-class MariadbLedger final : public Ledger {
+class MariadbLedger final : public LedgerRules {
  public:
-  MariadbLedger(const MariadbParams& p, const LedgerOptions& opts) : p_(p), opts_(opts), name_(p.display()) {
+  MariadbLedger(const MariadbParams& p, const LedgerOptions& opts)
+      : LedgerRules(opts.currency), p_(p), opts_(opts), name_(p.display()) {
     read_password();
     connect();
     migrate();
   }
   ~MariadbLedger() override { disconnect(); }
 
-  void add_account(const Account& a) override;
   std::optional<Account> find_account(const std::string& name) override;
   std::vector<Account> list_accounts() override;
-  void set_credit_limit(const std::string& account, Money limit) override;
-  void add_user(const std::string& user, const std::string& account, bool make_default) override;
   std::vector<std::string> users_of(const std::string& account) override;
   std::vector<std::string> accounts_of(const std::string& user) override;
   std::optional<std::string> default_account(const std::string& user) override;
   bool is_member(const std::string& user, const std::string& account) override;
-  OpResult deposit(const std::string& account, Money amount, const std::string& key, const std::string& user,
-                   const std::string& note) override;
-  OpResult place_lien(const std::string& account, Money amount, const std::string& key, std::int64_t expires,
-                      const std::string& job, const std::string& user) override;
-  OpResult release_lien(const std::string& lien_key, const std::string& key, const std::string& note) override;
-  OpResult charge(const std::string& account, Money amount, const std::string& key, const std::string& lien_key,
-                  const std::string& job, const std::string& user, const std::string& note) override;
-  OpResult refund(const std::string& charge_key, Money amount, const std::string& key, const std::string& user,
-                  const std::string& note) override;
   Balance balance(const std::string& account) override;
   std::vector<Entry> statement(const StatementQuery& q) override;
   std::optional<Entry> find_entry(const std::string& key) override;
@@ -283,7 +219,7 @@ class MariadbLedger final : public Ledger {
   auto run(const char* doing, bool write, F&& body) -> decltype(body()) {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     if (write && opts_.read_only)
-      throw Error(Errc::storage, "ledger " + name_ + " was opened read-only; this operation changes it", kWriteHint);
+      throw ledger_rules::read_only(name_, kWriteHint);
     std::mt19937 rng(static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
     for (int attempt = 1;; ++attempt) {
       bool in_tx = false;
@@ -336,17 +272,25 @@ class MariadbLedger final : public Ledger {
   // 0: no schema yet. refuse_foreign: refuse a database that holds other tables but no schema
   // (only meaningful under the migration lock: a concurrent migrator creates tables one by one).
   int read_version(bool refuse_foreign);
-  Balance lock_balance(const std::string& account);  // locks the totals row
+  // Storage calls of LedgerRules.
+  void write_transaction(const char* doing, const std::function<void()>& body) override {
+    run(doing, true, body);
+  }
+  std::optional<Entry> entry(const std::string& key) override;
+  Balance lock_balance(const std::string& account) override;  // locks the totals row
+  Balance read_balance(const std::string& account) override { return balance_now(account); }
+  std::optional<LienState> lien_state(const std::string& key) override;
+  bool lien_closed_early(const std::string& key) override;
+  Money refunded(const std::string& charge_key) override;
+  std::int64_t write(const Write& w) override;
+  void store_credit_limit(const std::string& account, Money limit) override;
+  void lock_directory() override;
+  bool account_exists(const std::string& name) override;
+  void insert_account(const Account& a) override;
+  bool has_default_account(const std::string& user) override;
+  void store_member(const std::string& user, const std::string& account, bool as_default) override;
+
   Balance balance_now(const std::string& account);
-  std::optional<Entry> entry_by_key(const std::string& key);
-  void require_account(const std::string& account);
-  Entry append(EntryKind kind, const std::string& account, Money amount, const std::string& key,
-               const std::string& ref, const std::string& job, const std::string& user, const std::string& note,
-               std::int64_t expires, Money balance_after);
-  void store_totals(const Balance& b);
-  OpResult replay(const Entry& first, EntryKind kind, const std::string& account, Money amount,
-                  const std::string& ref, const std::string& job);
-  std::string money(Money m) const { return format_money(m, opts_.currency); }
 
   MariadbParams p_;
   LedgerOptions opts_;
@@ -510,21 +454,12 @@ int MariadbLedger::read_version(bool refuse_foreign) {
 
 void MariadbLedger::migrate() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  auto newer = [&](int v) {
-    return Error(Errc::storage,
-                 "ledger " + name_ + " was created by a newer paracloud (schema version " + std::to_string(v) +
-                     ", this build knows up to " + std::to_string(kSchemaVersion) + ")",
-                 "upgrade paracloud on this host, or point LedgerPath at a ledger of this version");
-  };
+  auto newer = [&](int v) { return ledger_rules::newer_schema(name_, v, kSchemaVersion); };
   try {
     int version = read_version(opts_.read_only);
     if (version > kSchemaVersion) throw newer(version);
     if (version == kSchemaVersion) return;
-    if (opts_.read_only)
-      throw Error(Errc::storage,
-                  "ledger " + name_ + " has schema version " + std::to_string(version) + " and needs an upgrade to " +
-                      std::to_string(kSchemaVersion),
-                  "open it once for writing as SlurmUser/root (e.g. paracloud bank account list) to upgrade it");
+    if (opts_.read_only) throw ledger_rules::needs_upgrade(name_, version, kSchemaVersion);
     // Migrators serialize on a named lock; DDL commits implicitly, so this is no transaction.
     const std::string lock_name = "paracloud-ledger:" + p_.database.substr(0, 40);
     auto got = rows(sql("SELECT GET_LOCK(?, ?)", {lock_name, std::max(1, opts_.busy_timeout_ms / 1000)}));
@@ -567,29 +502,18 @@ int MariadbLedger::schema_version() {
 
 // ---------------------------------------------------------------- accounts and members
 
-void MariadbLedger::require_account(const std::string& account) {
-  if (rows(sql("SELECT 1 FROM accounts WHERE name = ?", {account})).empty())
-    throw Error(Errc::not_found, "unknown account '" + account + "'",
-                "create it with: paracloud bank account add " + (account.empty() ? "NAME" : account));
+void MariadbLedger::lock_directory() {
+  exec("SELECT version FROM schema_version WHERE id = 1 FOR UPDATE");  // account/membership changes serialize
 }
 
-void MariadbLedger::add_account(const Account& a) {
-  check_name("account", a.name);
-  if (!a.parent.empty()) check_name("parent account", a.parent);
-  if (a.credit_limit < 0)
-    throw Error(Errc::bad_input, "credit limit of account '" + a.name + "' must not be negative",
-                "give 0 (no credit) or a positive amount");
-  run("adding an account", true, [&] {
-    exec("SELECT version FROM schema_version WHERE id = 1 FOR UPDATE");  // account changes serialize
-    if (!rows(sql("SELECT 1 FROM accounts WHERE name = ?", {a.name})).empty())
-      throw Error(Errc::refused, "account '" + a.name + "' already exists",
-                  "see it with: paracloud bank account show " + a.name);
-    if (!a.parent.empty() && a.parent != a.name) require_account(a.parent);
-    std::int64_t created = a.created != 0 ? a.created : ledger_now();
-    exec(sql("INSERT INTO accounts(name, parent, credit_limit, description, created) VALUES (?, ?, ?, ?, ?)",
-             {a.name, a.parent, a.credit_limit, a.description, created}));
-    exec(sql("INSERT INTO totals(account) VALUES (?)", {a.name}));
-  });
+bool MariadbLedger::account_exists(const std::string& name) {
+  return !rows(sql("SELECT 1 FROM accounts WHERE name = ?", {name})).empty();
+}
+
+void MariadbLedger::insert_account(const Account& a) {
+  exec(sql("INSERT INTO accounts(name, parent, credit_limit, description, created) VALUES (?, ?, ?, ?, ?)",
+           {a.name, a.parent, a.credit_limit, a.description, a.created}));
+  exec(sql("INSERT INTO totals(account) VALUES (?)", {a.name}));
 }
 
 std::optional<Account> MariadbLedger::find_account(const std::string& name) {
@@ -609,30 +533,19 @@ std::vector<Account> MariadbLedger::list_accounts() {
   });
 }
 
-void MariadbLedger::set_credit_limit(const std::string& account, Money limit) {
-  if (limit < 0)
-    throw Error(Errc::bad_input, "credit limit of account '" + account + "' must not be negative",
-                "give 0 (no credit) or a positive amount");
-  run("setting a credit limit", true, [&] {
-    Balance b = lock_balance(account);
-    b.credit_limit = limit;
-    check_range(b);
-    exec(sql("UPDATE accounts SET credit_limit = ? WHERE name = ?", {limit, account}));
-  });
+void MariadbLedger::store_credit_limit(const std::string& account, Money limit) {
+  exec(sql("UPDATE accounts SET credit_limit = ? WHERE name = ?", {limit, account}));
 }
 
-void MariadbLedger::add_user(const std::string& user, const std::string& account, bool make_default) {
-  check_name("user", user);
-  run("adding a member", true, [&] {
-    exec("SELECT version FROM schema_version WHERE id = 1 FOR UPDATE");  // membership changes serialize
-    require_account(account);
-    bool has_default = !rows(sql("SELECT 1 FROM members WHERE user = ? AND is_default = 1", {user})).empty();
-    bool as_default = make_default || !has_default;  // a user's first account becomes the default one
-    if (as_default) exec(sql("UPDATE members SET is_default = 0 WHERE user = ? AND account <> ?", {user, account}));
-    exec(sql("INSERT INTO members(user, account, is_default) VALUES (?, ?, ?) "
-             "ON DUPLICATE KEY UPDATE is_default = GREATEST(is_default, VALUES(is_default))",
-             {user, account, as_default ? 1 : 0}));
-  });
+bool MariadbLedger::has_default_account(const std::string& user) {
+  return !rows(sql("SELECT 1 FROM members WHERE user = ? AND is_default = 1", {user})).empty();
+}
+
+void MariadbLedger::store_member(const std::string& user, const std::string& account, bool as_default) {
+  if (as_default) exec(sql("UPDATE members SET is_default = 0 WHERE user = ? AND account <> ?", {user, account}));
+  exec(sql("INSERT INTO members(user, account, is_default) VALUES (?, ?, ?) "
+           "ON DUPLICATE KEY UPDATE is_default = GREATEST(is_default, VALUES(is_default))",
+           {user, account, as_default ? 1 : 0}));
 }
 
 std::vector<std::string> MariadbLedger::users_of(const std::string& account) {
@@ -677,9 +590,7 @@ Balance MariadbLedger::balance_now(const std::string& account) {
                     "   WHERE l.account = a.name AND l.`open` = 1 AND (l.expires = 0 OR l.expires > ?)) "
                     "FROM accounts a JOIN totals t ON t.account = a.name WHERE a.name = ?",
                     {ledger_now(), account}));
-  if (r.empty())
-    throw Error(Errc::not_found, "unknown account '" + account + "'",
-                "create it with: paracloud bank account add " + (account.empty() ? "NAME" : account));
+  if (r.empty()) throw ledger_rules::unknown_account(account);
   Balance b;
   b.account = account;
   b.deposits = to_i64(r[0][0]);
@@ -693,8 +604,7 @@ Balance MariadbLedger::balance_now(const std::string& account) {
 Balance MariadbLedger::lock_balance(const std::string& account) {
   // The account's lock: every change of its money holds this row until COMMIT.
   if (rows(sql("SELECT account FROM totals WHERE account = ? FOR UPDATE", {account})).empty())
-    throw Error(Errc::not_found, "unknown account '" + account + "'",
-                "create it with: paracloud bank account add " + (account.empty() ? "NAME" : account));
+    throw ledger_rules::unknown_account(account);
   return balance_now(account);
 }
 
@@ -702,14 +612,14 @@ Balance MariadbLedger::balance(const std::string& account) {
   return run("reading a balance", false, [&] { return balance_now(account); });
 }
 
-std::optional<Entry> MariadbLedger::entry_by_key(const std::string& key) {
+std::optional<Entry> MariadbLedger::entry(const std::string& key) {
   auto r = rows(sql((std::string("SELECT ") + kEntryColumns + " FROM journal WHERE `key` = ?").c_str(), {key}));
   if (r.empty()) return std::nullopt;
   return entry_from(r[0]);
 }
 
 std::optional<Entry> MariadbLedger::find_entry(const std::string& key) {
-  return run("reading a journal entry", false, [&] { return entry_by_key(key); });
+  return run("reading a journal entry", false, [&] { return entry(key); });
 }
 
 std::vector<Entry> MariadbLedger::statement(const StatementQuery& sq) {
@@ -740,194 +650,36 @@ std::vector<Entry> MariadbLedger::active_liens(const std::string& account) {
   });
 }
 
-Entry MariadbLedger::append(EntryKind kind, const std::string& account, Money amount, const std::string& key,
-                            const std::string& ref, const std::string& job, const std::string& user,
-                            const std::string& note, std::int64_t expires, Money balance_after) {
-  Entry e;
-  e.time = ledger_now();
-  e.kind = kind;
-  e.account = account;
-  e.amount = amount;
-  e.key = key;
-  e.ref = ref;
-  e.job = job;
-  e.user = user;
-  e.note = note;
-  e.expires = expires;
-  e.balance_after = balance_after;
+std::optional<LedgerRules::LienState> MariadbLedger::lien_state(const std::string& key) {
+  auto r = rows(sql("SELECT `open`, expires FROM liens WHERE `key` = ?", {key}));
+  if (r.empty()) return std::nullopt;
+  return LienState{r[0][0] == "1", to_i64(r[0][1])};
+}
+
+bool MariadbLedger::lien_closed_early(const std::string& key) {
+  return !rows(sql("SELECT 1 FROM journal WHERE ref = ? AND kind IN ('release', 'charge') LIMIT 1", {key})).empty();
+}
+
+Money MariadbLedger::refunded(const std::string& charge_key) {
+  auto s = rows(sql("SELECT COALESCE(SUM(amount), 0) FROM journal WHERE ref = ? AND kind = 'refund'", {charge_key}));
+  return s.empty() ? 0 : to_i64(s[0][0]);
+}
+
+std::int64_t MariadbLedger::write(const Write& w) {
+  const Entry& e = w.entry;
+  if (!w.close_lien.empty()) exec(sql("UPDATE liens SET `open` = 0 WHERE `key` = ?", {w.close_lien}));
   exec(sql("INSERT INTO journal(time, kind, account, amount, `key`, ref, job, user, note, expires, balance_after) "
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-           {e.time, std::string(to_string(kind)), account, amount, key, ref, job, user, note, expires,
-            balance_after}));
-  e.id = static_cast<std::int64_t>(mysql_insert_id(db_));
-  return e;
-}
-
-void MariadbLedger::store_totals(const Balance& b) {
-  exec(sql("UPDATE totals SET deposits = ?, charges = ?, refunds = ? WHERE account = ?",
-           {b.deposits, b.charges, b.refunds, b.account}));
-}
-
-OpResult MariadbLedger::replay(const Entry& first, EntryKind kind, const std::string& account, Money amount,
-                               const std::string& ref, const std::string& job) {
-  if (first.kind != kind || first.account != account || first.amount != amount || first.ref != ref ||
-      first.job != job)
-    throw Error(Errc::refused,
-                "idempotency key '" + first.key + "' was already used for a different operation: " +
-                    to_string(first.kind) + " of " + money(first.amount) + " on account '" + first.account +
-                    "' (journal entry " + std::to_string(first.id) + ")",
-                "use a new key for a new operation; repeat an operation only with exactly the same data");
-  return OpResult{first, true, balance_now(first.account)};
-}
-
-// ---------------------------------------------------------------- operations that change money
-
-OpResult MariadbLedger::deposit(const std::string& account, Money amount, const std::string& key,
-                                const std::string& user, const std::string& note) {
-  check_key(key);
-  if (amount == 0)
-    throw Error(Errc::bad_input, "deposit amount must not be zero",
-                "give a positive amount, or a negative one to correct an earlier deposit");
-  return run("depositing", true, [&] {
-    if (auto first = entry_by_key(key)) return replay(*first, EntryKind::deposit, account, amount, "", "");
-    Balance b = lock_balance(account);
-    if (amount < 0 && b.available() + amount < 0)
-      throw Error(Errc::refused,
-                  "withdrawal of " + money(-amount) + " from account '" + account + "' refused: only " +
-                      money(b.available()) + " is available",
-                  "withdraw at most the available amount (paracloud bank balance " + account + ")");
-    b.deposits = add_checked(b.deposits, amount);
-    check_range(b);
-    OpResult r{append(EntryKind::deposit, account, amount, key, "", "", user, note, 0, b.balance()), false, b};
-    store_totals(b);
-    return r;
-  });
-}
-
-OpResult MariadbLedger::place_lien(const std::string& account, Money amount, const std::string& key,
-                                   std::int64_t expires, const std::string& job, const std::string& user) {
-  check_key(key);
-  if (amount <= 0)
-    throw Error(Errc::bad_input, "lien amount must be positive (got " + money(amount) + ")",
-                "hold the job's expected cost");
-  if (expires < 0) throw Error(Errc::bad_input, "lien expiry must be 0 (never) or unix seconds");
-  return run("placing a lien", true, [&] {
-    if (auto first = entry_by_key(key)) return replay(*first, EntryKind::lien, account, amount, key, job);
-    Balance b = lock_balance(account);
-    if (b.available() < amount)
-      throw Error(Errc::refused,
-                  "account '" + account + "' has " + money(b.available()) + " available, less than the " +
-                      money(amount) + " to hold",
-                  "deposit funds (paracloud bank deposit " + account + " AMOUNT), or ask for less time or resources");
-    // A charge/release that names this key may have arrived first.
-    bool closed =
-        !rows(sql("SELECT 1 FROM journal WHERE ref = ? AND kind IN ('release', 'charge') LIMIT 1", {key})).empty();
-    if (!closed && (expires == 0 || expires > ledger_now())) b.held = add_checked(b.held, amount);
-    check_range(b);
-    OpResult r{append(EntryKind::lien, account, amount, key, key, job, user, "", expires, b.balance()), false, b};
+           {e.time, std::string(to_string(e.kind)), e.account, e.amount, e.key, e.ref, e.job, e.user, e.note,
+            e.expires, e.balance_after}));
+  const auto id = static_cast<std::int64_t>(mysql_insert_id(db_));
+  if (w.insert_lien)
     exec(sql("INSERT INTO liens(`key`, entry_id, account, amount, expires, `open`) VALUES (?, ?, ?, ?, ?, ?)",
-             {key, r.entry.id, account, amount, expires, closed ? 0 : 1}));
-    return r;
-  });
-}
-
-OpResult MariadbLedger::release_lien(const std::string& lien_key, const std::string& key, const std::string& note) {
-  check_key(key);
-  return run("releasing a lien", true, [&] {
-    std::optional<Entry> lien = entry_by_key(lien_key);
-    if (auto first = entry_by_key(key))
-      return replay(*first, EntryKind::release, lien ? lien->account : first->account, lien ? lien->amount : -1,
-                    lien_key, lien ? lien->job : first->job);
-    if (!lien || lien->kind != EntryKind::lien)
-      throw Error(Errc::not_found, "no lien with key '" + lien_key + "'",
-                  "list active liens with: paracloud bank statement ACCOUNT");
-    Balance b = lock_balance(lien->account);
-    auto st = rows(sql("SELECT `open` FROM liens WHERE `key` = ?", {lien_key}));
-    bool open = !st.empty() && st[0][0] == "1";
-    if (!open || (lien->expires != 0 && lien->expires <= ledger_now()))
-      throw Error(Errc::not_found,
-                  "lien '" + lien_key + "' is no longer active (already " +
-                      (open ? "expired" : "released or charged") + ")",
-                  "nothing to release");
-    b.held -= lien->amount;
-    OpResult r{append(EntryKind::release, lien->account, lien->amount, key, lien_key, lien->job, lien->user, note, 0,
-                      b.balance()),
-               false, b};
-    exec(sql("UPDATE liens SET `open` = 0 WHERE `key` = ?", {lien_key}));
-    return r;
-  });
-}
-
-OpResult MariadbLedger::charge(const std::string& account, Money amount, const std::string& key,
-                               const std::string& lien_key, const std::string& job, const std::string& user,
-                               const std::string& note) {
-  check_key(key);
-  if (amount < 0)
-    throw Error(Errc::bad_input, "charge amount must not be negative (got " + money(amount) + ")",
-                "to give money back use: paracloud bank refund CHARGE_KEY AMOUNT");
-  return run("charging", true, [&] {
-    if (auto first = entry_by_key(key)) return replay(*first, EntryKind::charge, account, amount, lien_key, job);
-    Balance b = lock_balance(account);
-    if (!lien_key.empty()) {
-      // The lien may be open, already released or expired, or unknown (never placed): the charge
-      // happens in every case and records the lien key; an open lien is closed with it.
-      if (auto lien = entry_by_key(lien_key)) {
-        if (lien->kind != EntryKind::lien)
-          throw Error(Errc::bad_input, "key '" + lien_key + "' names a " + to_string(lien->kind) + ", not a lien",
-                      "pass the key of the job's lien, or no lien key");
-        if (lien->account != account)
-          throw Error(Errc::bad_input,
-                      "lien '" + lien_key + "' belongs to account '" + lien->account + "', not '" + account + "'",
-                      "charge the account that holds the lien");
-        auto st = rows(sql("SELECT `open`, expires FROM liens WHERE `key` = ?", {lien_key}));
-        if (!st.empty() && st[0][0] == "1") {
-          std::int64_t expires = to_i64(st[0][1]);
-          if (expires == 0 || expires > ledger_now()) b.held -= lien->amount;
-          exec(sql("UPDATE liens SET `open` = 0 WHERE `key` = ?", {lien_key}));
-        }
-      }
-    }
-    b.charges = add_checked(b.charges, amount);
-    check_range(b);
-    OpResult r{append(EntryKind::charge, account, amount, key, lien_key, job, user, note, 0, b.balance()), false, b};
-    store_totals(b);
-    return r;
-  });
-}
-
-OpResult MariadbLedger::refund(const std::string& charge_key, Money amount, const std::string& key,
-                               const std::string& user, const std::string& note) {
-  check_key(key);
-  if (amount <= 0)
-    throw Error(Errc::bad_input, "refund amount must be positive (got " + money(amount) + ")",
-                "give the amount to return to the account");
-  return run("refunding", true, [&] {
-    std::optional<Entry> ch = entry_by_key(charge_key);
-    if (auto first = entry_by_key(key))
-      return replay(*first, EntryKind::refund, ch ? ch->account : first->account, amount, charge_key,
-                    ch ? ch->job : first->job);
-    if (!ch)
-      throw Error(Errc::not_found, "no charge with key '" + charge_key + "'",
-                  "find the charge's key with: paracloud bank statement ACCOUNT");
-    if (ch->kind != EntryKind::charge)
-      throw Error(Errc::bad_input, "key '" + charge_key + "' names a " + to_string(ch->kind) + ", not a charge",
-                  "refunds apply to charges only; to add funds use: paracloud bank deposit");
-    Balance b = lock_balance(ch->account);  // refunds of one charge serialize on its account
-    auto s = rows(sql("SELECT COALESCE(SUM(amount), 0) FROM journal WHERE ref = ? AND kind = 'refund'", {charge_key}));
-    Money refunded = s.empty() ? 0 : to_i64(s[0][0]);
-    if (amount > ch->amount - refunded)
-      throw Error(Errc::refused,
-                  "refund of " + money(amount) + " exceeds what remains refundable of charge '" + charge_key +
-                      "': " + money(ch->amount - refunded) + " (charged " + money(ch->amount) + ", refunded " +
-                      money(refunded) + ")",
-                  "refund at most the remaining amount");
-    b.refunds = add_checked(b.refunds, amount);
-    check_range(b);
-    OpResult r{append(EntryKind::refund, ch->account, amount, key, charge_key, ch->job, user, note, 0, b.balance()),
-               false, b};
-    store_totals(b);
-    return r;
-  });
+             {e.key, id, e.account, e.amount, e.expires, w.lien_open ? 1 : 0}));
+  if (w.totals)
+    exec(sql("UPDATE totals SET deposits = ?, charges = ?, refunds = ? WHERE account = ?",
+             {w.totals->deposits, w.totals->charges, w.totals->refunds, w.totals->account}));
+  return id;
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // The SQLite ledger: schema and migrations, append-only journal, derived totals/liens, open errors.
+// The rules (checks, replays, messages) are ledger_rules.cpp's; this file holds the storage calls.
 //
 // Storage layout (schema version kSchemaVersion, PRAGMA user_version):
 //   accounts(name PK, parent, credit_limit, description, created)
@@ -26,7 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -37,6 +37,7 @@
 
 #include "error.hpp"
 #include "ledger.hpp"
+#include "ledger_rules.hpp"
 
 namespace paracloud {
 namespace {
@@ -123,49 +124,6 @@ const char* const kWriteHint =
     "only SlurmUser/root can change balances: write access to the ledger is the file permission "
     "of the ledger file and its directory (owned by SlurmUser, mode 0700 or 0750)";
 
-EntryKind kind_from(const std::string& s) {
-  for (EntryKind k : {EntryKind::deposit, EntryKind::lien, EntryKind::release, EntryKind::charge,
-                      EntryKind::refund})
-    if (s == to_string(k)) return k;
-  throw Error(Errc::storage, "ledger journal holds an unknown entry kind '" + s + "'",
-              "the file was changed outside paracloud; restore it from a backup");
-}
-
-void check_name(const std::string& what, const std::string& name) {
-  bool ok = !name.empty() && name.size() <= 64;
-  for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) ok = false;
-  if (!ok)
-    throw Error(Errc::bad_input, "invalid " + what + " name '" + name + "'",
-                "use 1-64 letters, digits, '_', '-' or '.'");
-}
-
-void check_key(const std::string& key) {
-  bool ok = !key.empty() && key.size() <= 256;
-  for (char c : key)
-    if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f) ok = false;
-  if (!ok)
-    throw Error(Errc::bad_input, "invalid idempotency key '" + key + "'",
-                "use 1-256 printable characters without spaces");
-}
-
-Money add_checked(Money a, Money b) {
-  Money r;
-  if (__builtin_add_overflow(a, b, &r))
-    throw Error(Errc::bad_input, "amount too large: the account's totals would overflow",
-                "split the operation or use a smaller amount");
-  return r;
-}
-
-// Both derived figures must stay representable, or a later balance() would overflow.
-void check_range(const Balance& b) {
-  Money x, y, z;
-  if (__builtin_sub_overflow(b.deposits, b.charges, &x) || __builtin_add_overflow(x, b.refunds, &y) ||
-      __builtin_sub_overflow(y, b.held, &z) || __builtin_add_overflow(z, b.credit_limit, &x))
-    throw Error(Errc::bad_input, "amount too large: the account's balance would overflow",
-                "split the operation or use a smaller amount");
-}
-
 // ---------------------------------------------------------------- small RAII helpers over the C API
 
 struct DbCloser {
@@ -241,21 +199,8 @@ class Query {
     return t ? std::string(reinterpret_cast<const char*>(t), static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
              : std::string();
   }
-  Entry entry(int first = 0) const {
-    Entry e;
-    e.id = i64(first);
-    e.time = i64(first + 1);
-    e.kind = kind_from(text(first + 2));
-    e.account = text(first + 3);
-    e.amount = i64(first + 4);
-    e.key = text(first + 5);
-    e.ref = text(first + 6);
-    e.job = text(first + 7);
-    e.user = text(first + 8);
-    e.note = text(first + 9);
-    e.expires = i64(first + 10);
-    e.balance_after = i64(first + 11);
-    return e;
+  Entry entry() const {
+    return ledger_rules::journal_entry([this](int c) { return text(c); }, [this](int c) { return i64(c); }, "file");
   }
 
  private:
@@ -270,31 +215,22 @@ class Query {
 
 // ---------------------------------------------------------------- the ledger
 
-class SqliteLedger final : public Ledger {
+class SqliteLedger final : public LedgerRules {
  public:
-  SqliteLedger(const std::string& path, const LedgerOptions& opts) : path_(path), opts_(opts) { open(); }
+  SqliteLedger(const std::string& path, const LedgerOptions& opts)
+      : LedgerRules(opts.currency), path_(path), opts_(opts) {
+    open();
+  }
   ~SqliteLedger() override {
     stmts_.clear();  // finalize before closing the connection
   }
 
-  void add_account(const Account& a) override;
   std::optional<Account> find_account(const std::string& name) override;
   std::vector<Account> list_accounts() override;
-  void set_credit_limit(const std::string& account, Money limit) override;
-  void add_user(const std::string& user, const std::string& account, bool make_default) override;
   std::vector<std::string> users_of(const std::string& account) override;
   std::vector<std::string> accounts_of(const std::string& user) override;
   std::optional<std::string> default_account(const std::string& user) override;
   bool is_member(const std::string& user, const std::string& account) override;
-  OpResult deposit(const std::string& account, Money amount, const std::string& key, const std::string& user,
-                   const std::string& note) override;
-  OpResult place_lien(const std::string& account, Money amount, const std::string& key, std::int64_t expires,
-                      const std::string& job, const std::string& user) override;
-  OpResult release_lien(const std::string& lien_key, const std::string& key, const std::string& note) override;
-  OpResult charge(const std::string& account, Money amount, const std::string& key, const std::string& lien_key,
-                  const std::string& job, const std::string& user, const std::string& note) override;
-  OpResult refund(const std::string& charge_key, Money amount, const std::string& key, const std::string& user,
-                  const std::string& note) override;
   Balance balance(const std::string& account) override;
   std::vector<Entry> statement(const StatementQuery& q) override;
   std::optional<Entry> find_entry(const std::string& key) override;
@@ -307,9 +243,7 @@ class SqliteLedger final : public Ledger {
   class Transaction {
    public:
     explicit Transaction(SqliteLedger& l) : l_(l) {
-      if (l_.opts_.read_only)
-        throw Error(Errc::storage, "ledger " + l_.path_ + " was opened read-only; this operation changes it",
-                    kWriteHint);
+      if (l_.opts_.read_only) throw ledger_rules::read_only(l_.path_, kWriteHint);
       l_.exec("BEGIN IMMEDIATE", "starting a write transaction");
     }
     void commit() {
@@ -347,17 +281,23 @@ class SqliteLedger final : public Ledger {
     return Query(db_.get(), it->second.get(), path_);
   }
 
+  // Storage calls of LedgerRules. The whole transaction holds SQLite's write lock, so
+  // lock_balance() is a plain read.
+  void write_transaction(const char* doing, const std::function<void()>& body) override;
+  std::optional<Entry> entry(const std::string& key) override;
+  Balance lock_balance(const std::string& account) override { return balance_locked(account); }
+  Balance read_balance(const std::string& account) override { return balance_locked(account); }
+  std::optional<LienState> lien_state(const std::string& key) override;
+  bool lien_closed_early(const std::string& key) override;
+  Money refunded(const std::string& charge_key) override;
+  std::int64_t write(const Write& w) override;
+  void store_credit_limit(const std::string& account, Money limit) override;
+  bool account_exists(const std::string& name) override;
+  void insert_account(const Account& a) override;
+  bool has_default_account(const std::string& user) override;
+  void store_member(const std::string& user, const std::string& account, bool as_default) override;
+
   Balance balance_locked(const std::string& account);
-  std::optional<Entry> entry_locked(const std::string& key);
-  void require_account(const std::string& account);
-  Entry append(EntryKind kind, const std::string& account, Money amount, const std::string& key,
-               const std::string& ref, const std::string& job, const std::string& user, const std::string& note,
-               std::int64_t expires, Money balance_after);
-  void store_totals(const Balance& b);
-  // Replays: the same key with the same kind/account/amount/ref/job returns the first entry.
-  OpResult replay(const Entry& first, EntryKind kind, const std::string& account, Money amount,
-                  const std::string& ref, const std::string& job);
-  std::string money(Money m) const { return format_money(m, opts_.currency); }
 
   std::string path_;
   LedgerOptions opts_;
@@ -465,17 +405,9 @@ void SqliteLedger::open() {
 
 void SqliteLedger::migrate() {
   int version = schema_version();
-  if (version > kSchemaVersion)
-    throw Error(Errc::storage,
-                "ledger " + path_ + " was created by a newer paracloud (schema version " + std::to_string(version) +
-                    ", this build knows up to " + std::to_string(kSchemaVersion) + ")",
-                "upgrade paracloud on this host, or point LedgerPath at a ledger of this version");
+  if (version > kSchemaVersion) throw ledger_rules::newer_schema(path_, version, kSchemaVersion);
   if (version == kSchemaVersion) return;
-  if (opts_.read_only)
-    throw Error(Errc::storage,
-                "ledger " + path_ + " has schema version " + std::to_string(version) + " and needs an upgrade to " +
-                    std::to_string(kSchemaVersion),
-                "open it once for writing as SlurmUser/root (e.g. paracloud bank account list) to upgrade it");
+  if (opts_.read_only) throw ledger_rules::needs_upgrade(path_, version, kSchemaVersion);
   Transaction t(*this);
   version = schema_version();  // another process may have migrated while we waited for the lock
   if (version > kSchemaVersion)
@@ -496,23 +428,22 @@ int SqliteLedger::schema_version() {
 
 // ---------------------------------------------------------------- accounts and members
 
-void SqliteLedger::add_account(const Account& a) {
-  check_name("account", a.name);
-  if (!a.parent.empty()) check_name("parent account", a.parent);
-  if (a.credit_limit < 0)
-    throw Error(Errc::bad_input, "credit limit of account '" + a.name + "' must not be negative",
-                "give 0 (no credit) or a positive amount");
+void SqliteLedger::write_transaction(const char*, const std::function<void()>& body) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction t(*this);
-  if (find_account(a.name))
-    throw Error(Errc::refused, "account '" + a.name + "' already exists",
-                "see it with: paracloud bank account show " + a.name);
-  if (!a.parent.empty() && a.parent != a.name) require_account(a.parent);
-  std::int64_t created = a.created != 0 ? a.created : ledger_now();
-  query("INSERT INTO accounts(name, parent, credit_limit, description, created) VALUES (?, ?, ?, ?, ?)")
-      .bind(a.name).bind(a.parent).bind(a.credit_limit).bind(a.description).bind(created).run();
-  query("INSERT INTO totals(account) VALUES (?)").bind(a.name).run();
+  body();
   t.commit();
+}
+
+bool SqliteLedger::account_exists(const std::string& name) {
+  Query q = query("SELECT 1 FROM accounts WHERE name = ?");
+  return q.bind(name).step();
+}
+
+void SqliteLedger::insert_account(const Account& a) {
+  query("INSERT INTO accounts(name, parent, credit_limit, description, created) VALUES (?, ?, ?, ?, ?)")
+      .bind(a.name).bind(a.parent).bind(a.credit_limit).bind(a.description).bind(a.created).run();
+  query("INSERT INTO totals(account) VALUES (?)").bind(a.name).run();
 }
 
 std::optional<Account> SqliteLedger::find_account(const std::string& name) {
@@ -531,44 +462,20 @@ std::vector<Account> SqliteLedger::list_accounts() {
   return out;
 }
 
-void SqliteLedger::require_account(const std::string& account) {
-  Query q = query("SELECT 1 FROM accounts WHERE name = ?");
-  q.bind(account);
-  if (!q.step())
-    throw Error(Errc::not_found, "unknown account '" + account + "'",
-                "create it with: paracloud bank account add " + (account.empty() ? "NAME" : account));
-}
-
-void SqliteLedger::set_credit_limit(const std::string& account, Money limit) {
-  if (limit < 0)
-    throw Error(Errc::bad_input, "credit limit of account '" + account + "' must not be negative",
-                "give 0 (no credit) or a positive amount");
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  Transaction t(*this);
-  Balance b = balance_locked(account);
-  b.credit_limit = limit;
-  check_range(b);
+void SqliteLedger::store_credit_limit(const std::string& account, Money limit) {
   query("UPDATE accounts SET credit_limit = ? WHERE name = ?").bind(limit).bind(account).run();
-  t.commit();
 }
 
-void SqliteLedger::add_user(const std::string& user, const std::string& account, bool make_default) {
-  check_name("user", user);
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  Transaction t(*this);
-  require_account(account);
-  bool has_default = false;
-  {
-    Query q = query("SELECT 1 FROM members WHERE user = ? AND is_default = 1");
-    has_default = q.bind(user).step();
-  }
-  // A user's first account becomes the default one.
-  bool as_default = make_default || !has_default;
+bool SqliteLedger::has_default_account(const std::string& user) {
+  Query q = query("SELECT 1 FROM members WHERE user = ? AND is_default = 1");
+  return q.bind(user).step();
+}
+
+void SqliteLedger::store_member(const std::string& user, const std::string& account, bool as_default) {
   if (as_default) query("UPDATE members SET is_default = 0 WHERE user = ? AND account <> ?").bind(user).bind(account).run();
   query("INSERT INTO members(user, account, is_default) VALUES (?, ?, ?) "
         "ON CONFLICT(user, account) DO UPDATE SET is_default = max(is_default, excluded.is_default)")
       .bind(user).bind(account).bind(as_default ? 1 : 0).run();
-  t.commit();
 }
 
 std::vector<std::string> SqliteLedger::users_of(const std::string& account) {
@@ -613,9 +520,7 @@ Balance SqliteLedger::balance_locked(const std::string& account) {
       "   WHERE l.account = a.name AND l.open = 1 AND (l.expires = 0 OR l.expires > ?)) "
       "FROM accounts a JOIN totals t ON t.account = a.name WHERE a.name = ?");
   q.bind(ledger_now()).bind(account);
-  if (!q.step())
-    throw Error(Errc::not_found, "unknown account '" + account + "'",
-                "create it with: paracloud bank account add " + (account.empty() ? "NAME" : account));
+  if (!q.step()) throw ledger_rules::unknown_account(account);
   Balance b;
   b.account = account;
   b.deposits = q.i64(0);
@@ -631,7 +536,7 @@ Balance SqliteLedger::balance(const std::string& account) {
   return balance_locked(account);
 }
 
-std::optional<Entry> SqliteLedger::entry_locked(const std::string& key) {
+std::optional<Entry> SqliteLedger::entry(const std::string& key) {
   static const std::string sql = std::string("SELECT ") + kEntryColumns + " FROM journal WHERE key = ?";
   Query q = query(sql.c_str());
   q.bind(key);
@@ -641,7 +546,7 @@ std::optional<Entry> SqliteLedger::entry_locked(const std::string& key) {
 
 std::optional<Entry> SqliteLedger::find_entry(const std::string& key) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  return entry_locked(key);
+  return entry(key);
 }
 
 std::vector<Entry> SqliteLedger::statement(const StatementQuery& sq) {
@@ -684,208 +589,37 @@ std::vector<Entry> SqliteLedger::active_liens(const std::string& account) {
   return out;
 }
 
-Entry SqliteLedger::append(EntryKind kind, const std::string& account, Money amount, const std::string& key,
-                           const std::string& ref, const std::string& job, const std::string& user,
-                           const std::string& note, std::int64_t expires, Money balance_after) {
-  Entry e;
-  e.time = ledger_now();
-  e.kind = kind;
-  e.account = account;
-  e.amount = amount;
-  e.key = key;
-  e.ref = ref;
-  e.job = job;
-  e.user = user;
-  e.note = note;
-  e.expires = expires;
-  e.balance_after = balance_after;
+std::optional<LedgerRules::LienState> SqliteLedger::lien_state(const std::string& key) {
+  Query q = query("SELECT open, expires FROM liens WHERE key = ?");
+  if (!q.bind(key).step()) return std::nullopt;
+  return LienState{q.i64(0) == 1, q.i64(1)};
+}
+
+bool SqliteLedger::lien_closed_early(const std::string& key) {
+  Query q = query("SELECT 1 FROM journal WHERE ref = ? AND kind IN ('release', 'charge') LIMIT 1");
+  return q.bind(key).step();
+}
+
+Money SqliteLedger::refunded(const std::string& charge_key) {
+  Query q = query("SELECT COALESCE(SUM(amount), 0) FROM journal WHERE ref = ? AND kind = 'refund'");
+  return q.bind(charge_key).step() ? q.i64(0) : 0;
+}
+
+std::int64_t SqliteLedger::write(const Write& w) {
+  const Entry& e = w.entry;
+  if (!w.close_lien.empty()) query("UPDATE liens SET open = 0 WHERE key = ?").bind(w.close_lien).run();
   query("INSERT INTO journal(time, kind, account, amount, key, ref, job, user, note, expires, balance_after) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind(e.time).bind(std::string(to_string(kind))).bind(account).bind(amount).bind(key).bind(ref)
-      .bind(job).bind(user).bind(note).bind(expires).bind(balance_after).run();
-  e.id = sqlite3_last_insert_rowid(db_.get());
-  return e;
-}
-
-void SqliteLedger::store_totals(const Balance& b) {
-  query("UPDATE totals SET deposits = ?, charges = ?, refunds = ? WHERE account = ?")
-      .bind(b.deposits).bind(b.charges).bind(b.refunds).bind(b.account).run();
-}
-
-OpResult SqliteLedger::replay(const Entry& first, EntryKind kind, const std::string& account, Money amount,
-                              const std::string& ref, const std::string& job) {
-  if (first.kind != kind || first.account != account || first.amount != amount || first.ref != ref ||
-      first.job != job)
-    throw Error(Errc::refused,
-                "idempotency key '" + first.key + "' was already used for a different operation: " +
-                    to_string(first.kind) + " of " + money(first.amount) + " on account '" + first.account +
-                    "' (journal entry " + std::to_string(first.id) + ")",
-                "use a new key for a new operation; repeat an operation only with exactly the same data");
-  return OpResult{first, true, balance_locked(first.account)};
-}
-
-// ---------------------------------------------------------------- operations that change money
-
-OpResult SqliteLedger::deposit(const std::string& account, Money amount, const std::string& key,
-                               const std::string& user, const std::string& note) {
-  check_key(key);
-  if (amount == 0)
-    throw Error(Errc::bad_input, "deposit amount must not be zero",
-                "give a positive amount, or a negative one to correct an earlier deposit");
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  Transaction t(*this);
-  if (auto first = entry_locked(key)) return replay(*first, EntryKind::deposit, account, amount, "", "");
-  Balance b = balance_locked(account);
-  if (amount < 0 && b.available() + amount < 0)
-    throw Error(Errc::refused,
-                "withdrawal of " + money(-amount) + " from account '" + account + "' refused: only " +
-                    money(b.available()) + " is available",
-                "withdraw at most the available amount (paracloud bank balance " + account + ")");
-  b.deposits = add_checked(b.deposits, amount);
-  check_range(b);
-  OpResult r{append(EntryKind::deposit, account, amount, key, "", "", user, note, 0, b.balance()), false, b};
-  store_totals(b);
-  t.commit();
-  return r;
-}
-
-OpResult SqliteLedger::place_lien(const std::string& account, Money amount, const std::string& key,
-                                  std::int64_t expires, const std::string& job, const std::string& user) {
-  check_key(key);
-  if (amount <= 0)
-    throw Error(Errc::bad_input, "lien amount must be positive (got " + money(amount) + ")",
-                "hold the job's expected cost");
-  if (expires < 0) throw Error(Errc::bad_input, "lien expiry must be 0 (never) or unix seconds");
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  Transaction t(*this);
-  if (auto first = entry_locked(key)) return replay(*first, EntryKind::lien, account, amount, key, job);
-  Balance b = balance_locked(account);
-  if (b.available() < amount)
-    throw Error(Errc::refused,
-                "account '" + account + "' has " + money(b.available()) + " available, less than the " +
-                    money(amount) + " to hold",
-                "deposit funds (paracloud bank deposit " + account + " AMOUNT), or ask for less time or resources");
-  bool closed = false;  // a charge/release that names this key may have arrived first
-  {
-    Query q = query("SELECT 1 FROM journal WHERE ref = ? AND kind IN ('release', 'charge') LIMIT 1");
-    closed = q.bind(key).step();
-  }
-  std::int64_t now = ledger_now();
-  if (!closed && (expires == 0 || expires > now)) b.held = add_checked(b.held, amount);
-  check_range(b);
-  OpResult r{append(EntryKind::lien, account, amount, key, key, job, user, "", expires, b.balance()), false, b};
-  query("INSERT INTO liens(key, entry_id, account, amount, expires, open) VALUES (?, ?, ?, ?, ?, ?)")
-      .bind(key).bind(r.entry.id).bind(account).bind(amount).bind(expires).bind(closed ? 0 : 1).run();
-  t.commit();
-  return r;
-}
-
-OpResult SqliteLedger::release_lien(const std::string& lien_key, const std::string& key, const std::string& note) {
-  check_key(key);
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  Transaction t(*this);
-  std::optional<Entry> lien = entry_locked(lien_key);
-  if (auto first = entry_locked(key))
-    return replay(*first, EntryKind::release, lien ? lien->account : first->account, lien ? lien->amount : -1,
-                  lien_key, lien ? lien->job : first->job);
-  if (!lien || lien->kind != EntryKind::lien)
-    throw Error(Errc::not_found, "no lien with key '" + lien_key + "'",
-                "list active liens with: paracloud bank statement ACCOUNT");
-  bool open = false;
-  {
-    Query q = query("SELECT open FROM liens WHERE key = ?");
-    if (q.bind(lien_key).step()) open = q.i64(0) == 1;
-  }
-  if (!open || (lien->expires != 0 && lien->expires <= ledger_now()))
-    throw Error(Errc::not_found,
-                "lien '" + lien_key + "' is no longer active (already " + (open ? "expired" : "released or charged") +
-                    ")",
-                "nothing to release");
-  Balance b = balance_locked(lien->account);
-  b.held -= lien->amount;
-  OpResult r{append(EntryKind::release, lien->account, lien->amount, key, lien_key, lien->job, lien->user, note, 0,
-                    b.balance()),
-             false, b};
-  query("UPDATE liens SET open = 0 WHERE key = ?").bind(lien_key).run();
-  t.commit();
-  return r;
-}
-
-OpResult SqliteLedger::charge(const std::string& account, Money amount, const std::string& key,
-                              const std::string& lien_key, const std::string& job, const std::string& user,
-                              const std::string& note) {
-  check_key(key);
-  if (amount < 0)
-    throw Error(Errc::bad_input, "charge amount must not be negative (got " + money(amount) + ")",
-                "to give money back use: paracloud bank refund CHARGE_KEY AMOUNT");
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  Transaction t(*this);
-  if (auto first = entry_locked(key)) return replay(*first, EntryKind::charge, account, amount, lien_key, job);
-  Balance b = balance_locked(account);
-  if (!lien_key.empty()) {
-    // The lien may be open, already released or expired, or unknown (never placed): the charge
-    // happens in every case and records the lien key; an open lien is closed with it.
-    if (auto lien = entry_locked(lien_key)) {
-      if (lien->kind != EntryKind::lien)
-        throw Error(Errc::bad_input, "key '" + lien_key + "' names a " + to_string(lien->kind) + ", not a lien",
-                    "pass the key of the job's lien, or no lien key");
-      if (lien->account != account)
-        throw Error(Errc::bad_input,
-                    "lien '" + lien_key + "' belongs to account '" + lien->account + "', not '" + account + "'",
-                    "charge the account that holds the lien");
-      Query q = query("SELECT open, expires FROM liens WHERE key = ?");
-      if (q.bind(lien_key).step() && q.i64(0) == 1) {
-        std::int64_t expires = q.i64(1);
-        if (expires == 0 || expires > ledger_now()) b.held -= lien->amount;
-        query("UPDATE liens SET open = 0 WHERE key = ?").bind(lien_key).run();
-      }
-    }
-  }
-  b.charges = add_checked(b.charges, amount);
-  check_range(b);
-  OpResult r{append(EntryKind::charge, account, amount, key, lien_key, job, user, note, 0, b.balance()), false, b};
-  store_totals(b);
-  t.commit();
-  return r;
-}
-
-OpResult SqliteLedger::refund(const std::string& charge_key, Money amount, const std::string& key,
-                              const std::string& user, const std::string& note) {
-  check_key(key);
-  if (amount <= 0)
-    throw Error(Errc::bad_input, "refund amount must be positive (got " + money(amount) + ")",
-                "give the amount to return to the account");
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  Transaction t(*this);
-  std::optional<Entry> ch = entry_locked(charge_key);
-  if (auto first = entry_locked(key))
-    return replay(*first, EntryKind::refund, ch ? ch->account : first->account, amount, charge_key,
-                  ch ? ch->job : first->job);
-  if (!ch)
-    throw Error(Errc::not_found, "no charge with key '" + charge_key + "'",
-                "find the charge's key with: paracloud bank statement ACCOUNT");
-  if (ch->kind != EntryKind::charge)
-    throw Error(Errc::bad_input, "key '" + charge_key + "' names a " + to_string(ch->kind) + ", not a charge",
-                "refunds apply to charges only; to add funds use: paracloud bank deposit");
-  Money refunded = 0;
-  {
-    Query q = query("SELECT COALESCE(SUM(amount), 0) FROM journal WHERE ref = ? AND kind = 'refund'");
-    if (q.bind(charge_key).step()) refunded = q.i64(0);
-  }
-  if (amount > ch->amount - refunded)
-    throw Error(Errc::refused,
-                "refund of " + money(amount) + " exceeds what remains refundable of charge '" + charge_key +
-                    "': " + money(ch->amount - refunded) + " (charged " + money(ch->amount) + ", refunded " +
-                    money(refunded) + ")",
-                "refund at most the remaining amount");
-  Balance b = balance_locked(ch->account);
-  b.refunds = add_checked(b.refunds, amount);
-  check_range(b);
-  OpResult r{append(EntryKind::refund, ch->account, amount, key, charge_key, ch->job, user, note, 0, b.balance()),
-             false, b};
-  store_totals(b);
-  t.commit();
-  return r;
+      .bind(e.time).bind(std::string(to_string(e.kind))).bind(e.account).bind(e.amount).bind(e.key).bind(e.ref)
+      .bind(e.job).bind(e.user).bind(e.note).bind(e.expires).bind(e.balance_after).run();
+  const std::int64_t id = sqlite3_last_insert_rowid(db_.get());
+  if (w.insert_lien)
+    query("INSERT INTO liens(key, entry_id, account, amount, expires, open) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(e.key).bind(id).bind(e.account).bind(e.amount).bind(e.expires).bind(w.lien_open ? 1 : 0).run();
+  if (w.totals)
+    query("UPDATE totals SET deposits = ?, charges = ?, refunds = ? WHERE account = ?")
+        .bind(w.totals->deposits).bind(w.totals->charges).bind(w.totals->refunds).bind(w.totals->account).run();
+  return id;
 }
 
 }  // namespace
