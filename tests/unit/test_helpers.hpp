@@ -31,5 +31,10 @@ inline bool contains(const std::string& hay, const std::string& needle) {
     cr_assert(a_ == e_, "%s is \"%s\", expected \"%s\"", #actual, a_.c_str(), e_.c_str()); \
   } while (0)
 
-#define assert_contains(msg, needle) \
-  cr_assert(contains((msg), (needle)), "message \"%s\" lacks \"%s\"", (msg).c_str(), std::string(needle).c_str())
+// Evaluates each argument once (an error_of(...) argument runs its code once); both may be
+// std::string or const char*.
+#define assert_contains(msg, needle)                                                               \
+  do {                                                                                             \
+    std::string m_ = (msg), n_ = (needle);                                                         \
+    cr_assert(contains(m_, n_), "message \"%s\" lacks \"%s\"", m_.c_str(), n_.c_str());          \
+  } while (0)

@@ -10,37 +10,17 @@
 #include "error.hpp"
 #include "job_request.hpp"
 #include "ledger.hpp"
+#include "test_helpers.hpp"
 
 using namespace paracloud;
 
 namespace {
 
-template <class F>
-std::string error_of(F&& f, Errc want) {
-  try {
-    f();
-  } catch (const Error& e) {
-    cr_assert_eq(static_cast<int>(e.code()), static_cast<int>(want), "error code %d, expected %d: %s",
-                 static_cast<int>(e.code()), static_cast<int>(want), e.what());
-    return e.what();
-  }
-  cr_assert_fail("no paracloud::Error was thrown");
-  return {};
-}
-
-#define assert_str(actual, expected)                                                        \
-  do {                                                                                      \
-    std::string a_ = (actual), e_ = (expected);                                             \
-    cr_assert(a_ == e_, "%s is \"%s\", expected \"%s\"", #actual, a_.c_str(), e_.c_str()); \
-  } while (0)
 #define assert_i64(actual, expected)                                                                   \
   do {                                                                                                 \
     long long a_ = (actual), e_ = (expected);                                                          \
     cr_assert(a_ == e_, "%s is %lld, expected %lld", #actual, a_, e_);                                 \
   } while (0)
-#define assert_contains(msg, needle)                                                               \
-  cr_assert(std::string(msg).find(needle) != std::string::npos, "\"%s\" lacks \"%s\"", \
-            std::string(msg).c_str(), std::string(needle).c_str())
 
 std::int64_t gres(const JobResources& r, const std::string& key) {
   auto it = r.gres.find(key);

@@ -14,29 +14,20 @@
 #include "record.hpp"
 #include "settle.hpp"
 #include "spool.hpp"
+#include "test_helpers.hpp"
 
 using namespace paracloud;
 
-template <class F>
-std::string error_of(F&& f, Errc want) {
-  try {
-    f();
-  } catch (const Error& e) {
-    cr_assert_eq(static_cast<int>(e.code()), static_cast<int>(want), "error code %d, expected %d: %s",
-                 static_cast<int>(e.code()), static_cast<int>(want), e.what());
-    return e.what();
-  }
-  cr_assert_fail("no paracloud::Error was thrown");
-  return {};
+// The shared assert_contains runs an error_of(...) argument once (it used to run it twice here).
+Test(helpers, assert_contains_evaluates_its_arguments_once) {
+  int calls = 0;
+  assert_contains(error_of([&] {
+                    ++calls;
+                    throw Error(Errc::bad_input, "bad cpu=two");
+                  }, Errc::bad_input),
+                  "cpu=two");
+  cr_assert_eq(calls, 1, "the message expression ran %d times", calls);
 }
-#define assert_str(actual, expected)                                                          \
-  do {                                                                                        \
-    std::string a_ = (actual), e_ = (expected);                                               \
-    cr_assert(a_ == e_, "%s is \"%s\", expected \"%s\"", #actual, a_.c_str(), e_.c_str()); \
-  } while (0)
-#define assert_contains(msg, needle)                                                                 \
-  cr_assert(std::string(msg).find(needle) != std::string::npos, "\"%s\" lacks \"%s\"", \
-            std::string(msg).c_str(), std::string(needle).c_str())
 
 // cpu 36 CNY/h = 1 fen per cpu-second; mem 0.004 CNY per GB-hour; gpu 7.2 CNY/h = 0.2 fen/s.
 static const char* kConf =
