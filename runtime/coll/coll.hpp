@@ -24,7 +24,9 @@ struct Pmpi {
   decltype(&PMPI_Reduce) reduce;
   decltype(&PMPI_Allreduce) allreduce;
   decltype(&PMPI_Bcast) bcast;
+  decltype(&PMPI_Gather) gather;
   decltype(&PMPI_Gatherv) gatherv;
+  decltype(&PMPI_Allgather) allgather;
   decltype(&PMPI_Comm_rank) comm_rank;
   decltype(&PMPI_Comm_size) comm_size;
   decltype(&PMPI_Comm_dup) comm_dup;
@@ -42,17 +44,24 @@ extern Pmpi P;
 // Resolves every entry of P; false (with *missing set to the first absent name) when one is absent.
 bool resolve_pmpi(const char** missing);
 
-// A communicator the tuner has seen: a private duplicate (so that the algorithms' messages never
-// meet the application's), its node structure, and the tuner's per-communicator state.
+// A communicator the tuner has seen. Only what the tuning key needs is set up on its first
+// collective (size, rank, node structure: one allgather on the application's communicator, no new
+// communicator); the private communicators are created by the tuner (tuner.cpp, ensure_comms) on
+// the first call that runs one of paracloud's algorithms: native-only communicators never get any.
 struct CommInfo {
-  MPI_Comm comm;     // private duplicate of the user's communicator
+  MPI_Comm user;     // the application's communicator
+  MPI_Comm comm;     // private duplicate (the algorithms' messages never meet the application's);
+                     // MPI_COMM_NULL until a non-native algorithm first runs
   int rank, size;
-  MPI_Comm node;     // ranks sharing this node (or the test's fake node)
-  MPI_Comm leaders;  // node rank 0 of every node; MPI_COMM_NULL elsewhere
-  int node_rank, node_size;
+  MPI_Comm node;     // ranks sharing this node (or the test's fake node): node_comms algorithms only,
+                     // MPI_COMM_NULL until then
+  MPI_Comm leaders;  // node rank 0 of every node; MPI_COMM_NULL elsewhere and until then
+  int node_rank, node_size;  // set with `node`
+  int node_color;        // index of this rank's node among the communicator's nodes (split colour)
   int nodes;             // number of nodes the communicator spans
-  int ranks_per_node;    // the largest node_size over the communicator
-  struct TuneState* tune;  // the tuner's per-key state for this communicator (coll_tuner.cpp)
+  int ranks_per_node;    // the largest node share of the communicator (0: unknown)
+  bool broken;           // creating the private communicators failed: native from then on
+  struct TuneState* tune;  // the tuner's per-key state for this communicator (tuner.cpp)
 };
 
 enum Coll : uint8_t { kAllreduce, kBcast, kAllgather, kAlltoall, kReduce, kBarrier, kCollCount };
@@ -81,6 +90,7 @@ struct Algorithm {
   int (*run)(const Args&);  // nullptr: native (the MPI library's own collective)
   bool reproducible;        // same reduction order as native (true for data movement)
   bool (*applies)(const Args&);  // nullptr: any call the dispatcher lets through
+  bool node_comms;          // needs CommInfo::node and ::leaders (hierarchical)
 };
 // The registration table (registry.cpp): every algorithm, native first for each collective.
 const Algorithm* algorithms();

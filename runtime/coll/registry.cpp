@@ -36,7 +36,9 @@ bool resolve_pmpi(const char** missing) {
   PC_RESOLVE(reduce, "PMPI_Reduce")
   PC_RESOLVE(allreduce, "PMPI_Allreduce")
   PC_RESOLVE(bcast, "PMPI_Bcast")
+  PC_RESOLVE(gather, "PMPI_Gather")
   PC_RESOLVE(gatherv, "PMPI_Gatherv")
+  PC_RESOLVE(allgather, "PMPI_Allgather")
   PC_RESOLVE(comm_rank, "PMPI_Comm_rank")
   PC_RESOLVE(comm_size, "PMPI_Comm_size")
   PC_RESOLVE(comm_dup, "PMPI_Comm_dup")
@@ -61,28 +63,29 @@ bool several_per_node(const Args& a) { return a.ci->ranks_per_node > 1; }
 bool same_blocks(const Args& a) { return a.stype == a.dt && a.scount == a.count; }
 
 // Native first for each collective; within a collective the tuner orders candidates by name.
+// Fields: name, collective, function, reproducible, applies, needs the node communicators.
 const Algorithm kAlgorithms[] = {
-    {"native", kAllreduce, nullptr, true, nullptr},
-    {"recursive_doubling", kAllreduce, allreduce_recursive_doubling, false, nullptr},
-    {"ring", kAllreduce, allreduce_ring, false, nullptr},
-    {"rabenseifner", kAllreduce, allreduce_rabenseifner, false, nullptr},
-    {"hierarchical", kAllreduce, allreduce_hierarchical, false, several_per_node},
-    {"native", kBcast, nullptr, true, nullptr},
-    {"binomial", kBcast, bcast_binomial, true, nullptr},
-    {"scatter_allgather", kBcast, bcast_scatter_allgather, true, nullptr},
-    {"chain", kBcast, bcast_chain, true, nullptr},
-    {"native", kAllgather, nullptr, true, nullptr},
-    {"ring", kAllgather, allgather_ring, true, nullptr},
-    {"recursive_doubling", kAllgather, allgather_recursive_doubling, true, pow2_size},
-    {"bruck", kAllgather, allgather_bruck, true, nullptr},
-    {"native", kAlltoall, nullptr, true, nullptr},
-    {"pairwise", kAlltoall, alltoall_pairwise, true, nullptr},
-    {"bruck", kAlltoall, alltoall_bruck, true, same_blocks},
-    {"native", kReduce, nullptr, true, nullptr},
-    {"binomial", kReduce, reduce_binomial, false, nullptr},
-    {"scatter_gather", kReduce, reduce_scatter_gather, false, nullptr},
-    {"native", kBarrier, nullptr, true, nullptr},
-    {"dissemination", kBarrier, barrier_dissemination, true, nullptr},
+    {"native", kAllreduce, nullptr, true, nullptr, false},
+    {"recursive_doubling", kAllreduce, allreduce_recursive_doubling, false, nullptr, false},
+    {"ring", kAllreduce, allreduce_ring, false, nullptr, false},
+    {"rabenseifner", kAllreduce, allreduce_rabenseifner, false, nullptr, false},
+    {"hierarchical", kAllreduce, allreduce_hierarchical, false, several_per_node, true},
+    {"native", kBcast, nullptr, true, nullptr, false},
+    {"binomial", kBcast, bcast_binomial, true, nullptr, false},
+    {"scatter_allgather", kBcast, bcast_scatter_allgather, true, nullptr, false},
+    {"chain", kBcast, bcast_chain, true, nullptr, false},
+    {"native", kAllgather, nullptr, true, nullptr, false},
+    {"ring", kAllgather, allgather_ring, true, nullptr, false},
+    {"recursive_doubling", kAllgather, allgather_recursive_doubling, true, pow2_size, false},
+    {"bruck", kAllgather, allgather_bruck, true, nullptr, false},
+    {"native", kAlltoall, nullptr, true, nullptr, false},
+    {"pairwise", kAlltoall, alltoall_pairwise, true, nullptr, false},
+    {"bruck", kAlltoall, alltoall_bruck, true, same_blocks, false},
+    {"native", kReduce, nullptr, true, nullptr, false},
+    {"binomial", kReduce, reduce_binomial, false, nullptr, false},
+    {"scatter_gather", kReduce, reduce_scatter_gather, false, nullptr, false},
+    {"native", kBarrier, nullptr, true, nullptr, false},
+    {"dissemination", kBarrier, barrier_dissemination, true, nullptr, false},
 };
 
 }  // namespace

@@ -42,13 +42,14 @@ const char* g_off_reason = nullptr;  // why tuned dispatch is off (profile)
 
 // Test-only knobs, read per rank (never agreed: they exist to make ranks disagree).
 uint64_t g_noise_ns = 0;  // PARACLOUD_TUNE_TEST_NOISE: random delay [0, ns) before each explored call
-int g_fake_node_size = 0;  // PARACLOUD_TUNE_TEST_NODE_SIZE: node = rank / k instead of the host
+int g_fake_node_size = 0;  // PARACLOUD_TUNE_TEST_NODE_SIZE: node = world rank / k, not the host
 uint32_t g_noise_rng = 1;
 
 int g_keyval = MPI_KEYVAL_INVALID;
 bool g_finalizing = false;
 uint64_t g_init_ns = 0;
 int g_world_rank = 0;
+uint64_t g_node_id = 0;  // this process's node (hash of the host name; tests: world rank / k)
 CommInfo g_native_marker;  // attribute value of communicators the tuner leaves alone
 
 // ------------------------------------------------------------------ datatypes
@@ -140,6 +141,7 @@ struct KeyState {
 namespace coll {
 struct TuneState {
   TuneState* next;  // all states ever created (kept after MPI_Comm_free for the profile)
+  bool owner;       // this rank is rank 0 of the communicator: it reports its decisions to the store
   int nkeys;
   int16_t index[2 * kMaxKeys];  // open addressing: 1 + position in keys, 0 empty
   KeyState keys[kMaxKeys];
@@ -217,59 +219,78 @@ PC_HOT int fast_native(const FastEntry& e, Native native) {
 }
 
 // ------------------------------------------------------------------ communicators
+void free_comm(MPI_Comm* c) {
+  if (*c != g_mpi.comm_null) P.comm_free(c);
+}
+
 int delete_attr(MPI_Comm comm, int, void* value, void*) {
   fast_forget(comm);
   CommInfo* ci = static_cast<CommInfo*>(value);
   if (ci == nullptr || ci == &g_native_marker) return MPI_SUCCESS;
-  // The application frees its communicator (collectively): free the private ones with it. During
+  // The application frees its communicator (collectively): free the private ones with it (only
+  // those that exist: they were created at the same call on every rank, see ensure_comms). During
   // MPI_Finalize they go with the library.
   if (!g_finalizing) {
-    if (ci->leaders != g_mpi.comm_null) P.comm_free(&ci->leaders);
-    if (ci->node != g_mpi.comm_null) P.comm_free(&ci->node);
-    P.comm_free(&ci->comm);
+    free_comm(&ci->leaders);
+    free_comm(&ci->node);
+    free_comm(&ci->comm);
   }
   free(ci);  // its TuneState stays in g_states
   return MPI_SUCCESS;
 }
 
 int copy_attr(MPI_Comm, int, void*, void*, void*, int* flag) {
-  *flag = 0;  // a duplicate gets its own private communicator on its first collective
+  *flag = 0;  // a duplicate gets its own CommInfo on its first collective
   return MPI_SUCCESS;
 }
 
-// Builds the private duplicate and the node structure. Collective over comm: called only from a
-// collective call that every rank of comm makes, with the same outcome on every rank.
-CommInfo* create_info(MPI_Comm comm) {
+int cmp_u64(const void* a, const void* b) {
+  const uint64_t x = *static_cast<const uint64_t*>(a), y = *static_cast<const uint64_t*>(b);
+  return x < y ? -1 : x > y;
+}
+
+// What the tuning key needs: rank, size and the node structure (ranks per node, nodes, this rank's
+// node colour) from one PMPI_Allgather of the node ids on the application's communicator itself.
+// No communicator is created here: Open MPI's own collectives on a communicator that only ever
+// runs native stay exactly as without the tuner, and a communicator costs no context id.
+// Collective over comm: called from comm_info() on the first tuned collective call on comm, which
+// is the same call on every rank (MPI orders collectives per communicator; the dispatch filters
+// before comm_info() only look at arguments that must match across ranks). The allgather is on
+// the application's communicator but in MPI's collective context, where no point-to-point message
+// of the application can match it, and every rank makes it at the same point of the sequence of
+// collectives on comm.
+CommInfo* create_info(MPI_Comm comm, int size) {
   CommInfo* ci = static_cast<CommInfo*>(calloc(1, sizeof(CommInfo)));
   TuneState* ts = static_cast<TuneState*>(calloc(1, sizeof(TuneState)));
-  if (!ci || !ts || P.comm_dup(comm, &ci->comm) != MPI_SUCCESS) {
+  uint64_t* ids = static_cast<uint64_t*>(malloc(sizeof(uint64_t) * static_cast<size_t>(size)));
+  if (!ci || !ts || !ids) {
     // Out of memory on one rank is not agreed: the ranks may now diverge. Log it loudly.
-    log("tuner: cannot set up a communicator (out of memory or MPI_Comm_dup failed): "
-        "collectives on it go to the library");
+    log("tuner: cannot set up a communicator (out of memory): collectives on it go to the library");
     free(ci);
     free(ts);
+    free(ids);
     return &g_native_marker;
   }
-  P.comm_rank(ci->comm, &ci->rank);
-  P.comm_size(ci->comm, &ci->size);
-  int rc = g_fake_node_size > 0
-               ? P.comm_split(ci->comm, ci->rank / g_fake_node_size, ci->rank, &ci->node)
-               : P.comm_split_type(ci->comm, MPI_COMM_TYPE_SHARED, ci->rank, g_mpi.info_null,
-                                   &ci->node);
-  if (rc == MPI_SUCCESS) {
-    P.comm_rank(ci->node, &ci->node_rank);
-    P.comm_size(ci->node, &ci->node_size);
-    rc = P.comm_split(ci->comm, ci->node_rank == 0 ? 0 : MPI_UNDEFINED, ci->rank, &ci->leaders);
+  ci->user = comm;
+  ci->comm = ci->node = ci->leaders = g_mpi.comm_null;
+  ci->size = size;
+  P.comm_rank(comm, &ci->rank);
+  uint64_t mine = g_node_id;
+  if (P.allgather(&mine, 1, g_mpi.uint64, ids, 1, g_mpi.uint64, comm) == MPI_SUCCESS) {
+    qsort(ids, static_cast<size_t>(size), sizeof(uint64_t), cmp_u64);
+    for (int i = 0, run = 0; i < size; i++) {
+      run = i > 0 && ids[i] == ids[i - 1] ? run + 1 : 1;
+      if (run == 1) ci->nodes++;
+      if (ids[i] == mine) ci->node_color = ci->nodes - 1;
+      ci->ranks_per_node = std::max(ci->ranks_per_node, run);
+    }
+  } else {
+    log("tuner: node structure of a communicator failed: never hierarchical on it");
+    ci->ranks_per_node = 0;
+    ci->nodes = 1;
   }
-  int in[2] = {ci->node_size, ci->node_rank == 0 ? 1 : 0}, out[2] = {0, 0};
-  if (rc == MPI_SUCCESS) rc = P.allreduce(&in[0], &out[0], 1, g_mpi.int32, g_mpi.max, ci->comm);
-  if (rc == MPI_SUCCESS) rc = P.allreduce(&in[1], &out[1], 1, g_mpi.int32, g_mpi.sum, ci->comm);
-  ci->ranks_per_node = out[0];
-  ci->nodes = out[1];
-  if (rc != MPI_SUCCESS) {
-    log("tuner: node structure of a communicator failed: its collectives go to the library");
-    ci->ranks_per_node = 0;  // never hierarchical
-  }
+  free(ids);
+  ts->owner = ci->rank == 0;
   ci->tune = ts;
   TuneState* head = g_states.load(std::memory_order_relaxed);
   do {
@@ -289,10 +310,47 @@ CommInfo* comm_info(MPI_Comm comm) {
     int inter = 0, size = 0;
     P.comm_test_inter(comm, &inter);
     P.comm_size(comm, &size);
-    ci = inter || size < 2 ? &g_native_marker : create_info(comm);
+    ci = inter || size < 2 ? &g_native_marker : create_info(comm, size);
     P.comm_set_attr(comm, g_keyval, ci);
   }
   return ci == &g_native_marker ? nullptr : ci;
+}
+
+// Creates the private communicators before paracloud's own code first uses them on ci: the
+// duplicate (every non-native algorithm, the exploration's agreement) and, for an algorithm with
+// node_comms, the node and leader communicators (split from the duplicate). False when creation
+// failed: the call then runs native (logged: if it failed on one rank only, the ranks diverge).
+//
+// Collective over ci.user, so every rank of the communicator must get here at the same call. It
+// does, because whether a call runs a non-native algorithm, and which, is agreed:
+//  - forced algorithms and store decisions are rank 0's, broadcast in MPI_Init (tune_after_init);
+//  - a key (collective, size bucket, datatype class, communicator size, ranks per node) is the same
+//    on every rank for the same call, and MPI makes every rank of a communicator call the same
+//    collectives in the same order, so every rank's key states see the same sequence of calls;
+//  - exploration is a deterministic schedule over that sequence (candidates ordered by name, one
+//    warm-up plus `timed` calls each, per round), and it changes only in end_round() from times
+//    agreed with one allreduce (pruning, decision), so the candidate of the n-th call of a key is
+//    the same everywhere; a decided key's winner is the same everywhere.
+// So the first call that runs a non-native algorithm (and the first that runs a node_comms one)
+// is the same call on every rank, and the creations below are matched.
+bool ensure_comms(CommInfo& ci, const Algorithm* alg) {
+  if (ci.broken) return false;
+  int rc = MPI_SUCCESS;
+  if (ci.comm == g_mpi.comm_null) rc = P.comm_dup(ci.user, &ci.comm);
+  if (rc == MPI_SUCCESS && alg && alg->node_comms && ci.node == g_mpi.comm_null) {
+    rc = P.comm_split(ci.comm, ci.node_color, ci.rank, &ci.node);
+    if (rc == MPI_SUCCESS) {
+      P.comm_rank(ci.node, &ci.node_rank);
+      P.comm_size(ci.node, &ci.node_size);
+      rc = P.comm_split(ci.comm, ci.node_rank == 0 ? 0 : MPI_UNDEFINED, ci.rank, &ci.leaders);
+    }
+  }
+  if (rc != MPI_SUCCESS) {
+    log("tuner: creating a private communicator failed: collectives on this communicator go to "
+        "the library from now on (the ranks may disagree)");
+    ci.broken = true;
+  }
+  return !ci.broken;
 }
 
 // ------------------------------------------------------------------ choosing
@@ -398,7 +456,10 @@ void end_round(CommInfo& ci, KeyState& s) {
   uint64_t in[kMaxCand + 1], out[kMaxCand + 1];
   for (int i = 0; i < s.ncand; i++) in[i] = s.alive[i] ? s.round_ns[i] : 0;
   in[s.ncand] = mono_ns() - g_init_ns;
-  if (P.allreduce(in, out, s.ncand + 1, g_mpi.uint64, g_mpi.max, ci.comm) != MPI_SUCCESS) {
+  // The duplicate exists already (a non-native candidate ran this round); ensure_comms is a no-op
+  // then, and end_round is reached at the same call everywhere in any case.
+  if (!ensure_comms(ci, nullptr) ||
+      P.allreduce(in, out, s.ncand + 1, g_mpi.uint64, g_mpi.max, ci.comm) != MPI_SUCCESS) {
     s.source = kExplored;  // cannot agree: exploring on is unsafe, take native
     s.winner = s.cand[0];
     for (int i = 0; i < s.ncand; i++)
@@ -473,6 +534,8 @@ int dispatch(Coll coll, CommInfo* ci, Args& a, uint64_t bytes, int dtclass, cons
   // A decided algorithm that does not fit this call's arguments (Bruck's alltoall with different
   // send and receive blocks) runs native instead.
   if (alg && alg->applies && !alg->applies(a)) alg = nullptr;
+  // The private communicators are created at the first call that needs them (see ensure_comms).
+  if (alg && alg->run && !ensure_comms(*ci, alg)) alg = nullptr;
   auto run = [&] {
     if (!alg || !alg->run) return native();
     const int rc = prepare(a);
@@ -699,6 +762,17 @@ void parse_force(const char* v) {
   }
 }
 
+// This host's identity for the node structure: FNV-1a of the host name (the same on every rank
+// of a node; what MPI_COMM_TYPE_SHARED groups on one host). Correctness never depends on it: a
+// wrong grouping only makes the hierarchical algorithm and the key's ranks_per_node less apt.
+uint64_t host_id() {
+  char name[256] = "";
+  gethostname(name, sizeof(name) - 1);
+  uint64_t h = 1469598103934665603ull;
+  for (const char* p = name; *p; p++) h = (h ^ static_cast<unsigned char>(*p)) * 1099511628211ull;
+  return h;
+}
+
 double env_double(const char* name, double dflt, double lo, double hi) {
   const char* v = getenv(name);
   if (!v || !*v) return dflt;
@@ -756,8 +830,12 @@ void tune_after_init() {
   P.comm_rank(g_mpi.comm_world, &g_world_rank);
   g_noise_rng = 0x9e3779b9u ^ static_cast<uint32_t>(g_world_rank * 2654435761u);
   if (!g_noise_rng) g_noise_rng = 1;
+  g_node_id = g_fake_node_size > 0 ? static_cast<uint64_t>(g_world_rank / g_fake_node_size)
+                                   : host_id();
 
-  // Rank 0's settings and store decisions, broadcast on the world's private duplicate.
+  // The world's key data (ranks per node for the store's geometry): one allgather on the
+  // application's MPI_COMM_WORLD, the first collective on it (we are inside MPI_Init), so every
+  // rank makes it at the same point. No communicator is created.
   CommInfo* world = comm_info(g_mpi.comm_world);
   g_store = static_cast<pc_tune_decision*>(calloc(kMaxStore, sizeof(pc_tune_decision)));
   if (g_world_rank == 0) {
@@ -779,10 +857,13 @@ void tune_after_init() {
     g_tune_on.store(true);
     return;
   }
-  if (!g_store || P.bcast(&g_set, sizeof(g_set), g_mpi.chr, 0, world->comm) != MPI_SUCCESS ||
+  // Rank 0's settings and store decisions, broadcast on the application's MPI_COMM_WORLD right
+  // after that allgather, still inside MPI_Init (same argument).
+  if (!g_store ||
+      P.bcast(&g_set, sizeof(g_set), g_mpi.chr, 0, g_mpi.comm_world) != MPI_SUCCESS ||
       (g_set.ndecisions > 0 &&
        P.bcast(g_store, static_cast<int>(sizeof(pc_tune_decision)) * g_set.ndecisions, g_mpi.chr,
-               0, world->comm) != MPI_SUCCESS)) {
+               0, g_mpi.comm_world) != MPI_SUCCESS)) {
     g_off_reason = "cannot agree on the settings";
     log("tuner disabled: broadcast of the settings failed");
     return;
@@ -791,14 +872,6 @@ void tune_after_init() {
 }
 
 namespace {
-
-// Every decision this rank knows (decided keys of every communicator it saw).
-template <typename F>
-void for_each_decided(F f) {
-  for (TuneState* ts = g_states.load(); ts; ts = ts->next)
-    for (int i = 0; i < ts->nkeys; i++)
-      if (ts->keys[i].source != kExploring && ts->keys[i].winner >= 0) f(ts->keys[i]);
-}
 
 void to_decision(const KeyState& s, pc_tune_decision& d) {
   memset(&d, 0, sizeof(d));
@@ -840,39 +913,126 @@ void write_trace() {
 
 }  // namespace
 
+namespace {
+
+bool same_key(const pc_tune_decision& a, const pc_tune_decision& b) {
+  return !strcmp(a.collective, b.collective) && a.comm_size == b.comm_size &&
+         a.ranks_per_node == b.ranks_per_node && a.bucket == b.bucket && !strcmp(a.dtype, b.dtype);
+}
+
+// Adds d to out[0..*n) (capacity max): one decision per key, the one with the most calls.
+void merge_decision(pc_tune_decision* out, int* n, int max, const pc_tune_decision& d) {
+  for (int i = 0; i < *n; i++)
+    if (same_key(out[i], d)) {
+      if (d.calls > out[i].calls) out[i] = d;
+      return;
+    }
+  if (*n < max) out[(*n)++] = d;
+}
+
+int by_calls_desc(const void* a, const void* b) {
+  const uint64_t x = static_cast<const pc_tune_decision*>(a)->calls;
+  const uint64_t y = static_cast<const pc_tune_decision*>(b)->calls;
+  return x > y ? -1 : x < y;
+}
+
+// At most this many decisions reach world rank 0 in all: each rank below it sends at most
+// max(1, kMaxGather / world size) (at most kMaxStore), the others none (the same caps everywhere).
+constexpr int kMaxGather = 16384;
+int gather_cap(int size) {
+  return g_world_rank < kMaxGather ? std::max(1, std::min(kMaxStore, kMaxGather / size)) : 0;
+}
+
+// The decisions explored on the communicators this rank is rank 0 of (a communicator's decisions
+// are the same on all its ranks, so one copy each is enough), merged by key, the most used first,
+// at most `cap`. Returns how many are in out.
+int local_decisions(pc_tune_decision* out, int cap) {
+  int n = 0;
+  for (TuneState* ts = g_states.load(); ts; ts = ts->next) {
+    if (!ts->owner) continue;
+    for (int i = 0; i < ts->nkeys; i++) {
+      const KeyState& s = ts->keys[i];
+      if (s.source != kExplored || s.winner < 0) continue;
+      pc_tune_decision d;
+      to_decision(s, d);
+      merge_decision(out, &n, kMaxStore, d);
+    }
+  }
+  qsort(out, static_cast<size_t>(n), sizeof(*out), by_calls_desc);
+  return std::min(n, cap);
+}
+
+}  // namespace
+
+// Inside MPI_Finalize, on every rank (before the library goes): world rank 0 gathers every rank's
+// explored decisions (communicators without world rank 0 included) and saves them to the store.
+// The gathers are on the application's MPI_COMM_WORLD: every rank calls tune_finish at the same
+// point (MPI_Finalize, with the tuner on everywhere: its settings were agreed in MPI_Init) and the
+// application cannot have collectives on it pending past MPI_Finalize.
 void tune_finish() {
   if (!g_tune_on.exchange(false)) return;
   g_finalizing = true;
   write_trace();
-  if (g_world_rank != 0) return;
-  // Rank 0 saves what it learned by exploring (one decision per key: the most used).
-  pc_tune_decision* out = static_cast<pc_tune_decision*>(calloc(kMaxStore, sizeof(*out)));
-  if (!out) return;
-  int n = 0;
-  for_each_decided([&](const KeyState& s) {
-    if (s.source != kExplored || n >= kMaxStore) return;
-    pc_tune_decision d;
-    to_decision(s, d);
-    for (int i = 0; i < n; i++) {
-      if (!strcmp(out[i].collective, d.collective) && out[i].comm_size == d.comm_size &&
-          out[i].ranks_per_node == d.ranks_per_node && out[i].bucket == d.bucket &&
-          !strcmp(out[i].dtype, d.dtype)) {
-        if (d.calls > out[i].calls) out[i] = d;
-        return;
-      }
-    }
-    out[n++] = d;
-  });
   int size = 1;
   P.comm_size(g_mpi.comm_world, &size);
-  int rpn = 1;
-  void* value = nullptr;
-  int flag = 0;
-  if (P.comm_get_attr(g_mpi.comm_world, g_keyval, &value, &flag) == MPI_SUCCESS && flag &&
-      value != &g_native_marker)
-    rpn = static_cast<CommInfo*>(value)->ranks_per_node;
-  if (n > 0) tune_store_save(size, rpn, out, n, g_store_saved, sizeof(g_store_saved));
-  free(out);
+  pc_tune_decision* mine = static_cast<pc_tune_decision*>(calloc(kMaxStore, sizeof(*mine)));
+  const int n = mine ? local_decisions(mine, gather_cap(size)) : 0;
+  const int rec = static_cast<int>(sizeof(pc_tune_decision));
+  pc_tune_decision* all = mine;  // what rank 0 merges: its own, or everyone's after the gather
+  int total = n;
+  if (size > 1) {
+    // Rank 0 allocates for the most it can receive (kMaxGather records) and says whether it could
+    // (one int broadcast), so that no rank sends to a root that cannot take it. Then the counts
+    // (bytes: the records have the same layout on every rank) and the records.
+    int* counts = nullptr;
+    pc_tune_decision* recv = nullptr;
+    int ready = 1;
+    if (g_world_rank == 0) {
+      counts = static_cast<int*>(calloc(2 * static_cast<size_t>(size), sizeof(int)));
+      recv = static_cast<pc_tune_decision*>(malloc(static_cast<size_t>(kMaxGather) * rec));
+      ready = counts && recv;
+      if (!ready) log("tuner: out of memory at MPI_Finalize: only rank 0's decisions are saved");
+    }
+    int bytes = n * rec;
+    int rc = P.bcast(&ready, 1, g_mpi.int32, 0, g_mpi.comm_world);
+    if (rc == MPI_SUCCESS && ready)
+      rc = P.gather(&bytes, 1, g_mpi.int32, counts, 1, g_mpi.int32, 0, g_mpi.comm_world);
+    if (rc == MPI_SUCCESS && ready) {
+      int* displs = counts ? counts + size : nullptr;
+      if (g_world_rank == 0) {
+        total = 0;
+        for (int r = 0; r < size; r++) {
+          displs[r] = total * rec;
+          total += counts[r] / rec;
+        }
+      }
+      rc = P.gatherv(mine, bytes, g_mpi.chr, recv, counts, displs, g_mpi.chr, 0, g_mpi.comm_world);
+      if (g_world_rank == 0 && rc == MPI_SUCCESS) {
+        all = recv;
+        recv = nullptr;
+      } else {
+        total = n;
+      }
+    }
+    free(counts);
+    free(recv);
+  }
+  if (g_world_rank == 0) {
+    // One decision per key: the most used.
+    pc_tune_decision* out = static_cast<pc_tune_decision*>(calloc(kMaxStore, sizeof(*out)));
+    int nout = 0;
+    for (int i = 0; out && all && i < total; i++) merge_decision(out, &nout, kMaxStore, all[i]);
+    int rpn = 1;
+    void* value = nullptr;
+    int flag = 0;
+    if (P.comm_get_attr(g_mpi.comm_world, g_keyval, &value, &flag) == MPI_SUCCESS && flag &&
+        value != &g_native_marker)
+      rpn = static_cast<CommInfo*>(value)->ranks_per_node;
+    if (nout > 0) tune_store_save(size, rpn, out, nout, g_store_saved, sizeof(g_store_saved));
+    free(out);
+  }
+  if (all != mine) free(all);
+  free(mine);
 }
 
 // The profile's "tuning" object (PROFILE-SCHEMA.md), malloc'd JSON text; rank 0 only.

@@ -7,6 +7,11 @@
  *   coll_check loop ITERS       ITERS rounds of allreduce (16 B with the counting op, 64 KiB doubles),
  *                               bcast, allgather, barrier; prints how many distinct allreduce
  *                               fingerprints rank 0 saw and checks every result
+ *   coll_check sub ITERS        the loop on a communicator of world ranks 1..p-1 (world rank 0
+ *                               makes no collective call)
+ *   coll_check handles          8 B allreduce, bcast, reduce, allgather, barrier on MPI_COMM_WORLD,
+ *                               then prints the Fortran handle of a new MPI_Comm_dup: it tells how
+ *                               many communicators were created before (by the tuner)
  *   coll_check threads COUNT    as fp, under MPI_Init_thread(MPI_THREAD_MULTIPLE)
  * Exit status 0 when every check passed; failures are printed by the rank that saw them. */
 #include <mpi.h>
@@ -235,6 +240,45 @@ static void print_fp(const char *what, int count) {
   g_calls = g_elems = 0;
 }
 
+/* ITERS rounds of allreduce (16 B with the counting op, 64 KiB doubles), bcast, allgather, barrier
+ * on comm, every result checked; returns how many distinct allreduce fingerprints this rank saw. */
+static int loop(MPI_Comm comm, int iters, MPI_Op user) {
+  int rank, p;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &p);
+  int small_in[4], small_out[4], distinct = 0;
+  long long seen[16][2];
+  const int big = 8192;
+  double *d = malloc(sizeof(double) * big), *e = malloc(sizeof(double) * big);
+  int *g = malloc(sizeof(int) * 64 * p);
+  for (int it = 0; it < iters; it++) {
+    for (int i = 0; i < 4; i++) small_in[i] = rank + i + it;
+    long long c0 = g_calls, e0 = g_elems;
+    MPI_Allreduce(small_in, small_out, 4, MPI_INT, user, comm);
+    long long fp[2] = {g_calls - c0, g_elems - e0};
+    int k;
+    for (k = 0; k < distinct; k++)
+      if (seen[k][0] == fp[0] && seen[k][1] == fp[1]) break;
+    if (k == distinct && distinct < 16) seen[distinct][0] = fp[0], seen[distinct][1] = fp[1], distinct++;
+    for (int i = 0; i < 4; i++)
+      if (small_out[i] != p * (i + it) + p * (p - 1) / 2) { fail(comm, "loop allreduce", 4, i, small_out[i], p * (i + it) + p * (p - 1) / 2); break; }
+    for (int i = 0; i < big; i++) d[i] = rank + i;
+    MPI_Allreduce(d, e, big, MPI_DOUBLE, MPI_SUM, comm);
+    if (e[big - 1] != (double)p * (big - 1) + p * (p - 1) / 2.0) fail(comm, "loop allreduce double", big, big - 1, e[big - 1], (double)p * (big - 1) + p * (p - 1) / 2.0);
+    for (int i = 0; i < big; i++) d[i] = rank == 0 ? i + it : -1;
+    MPI_Bcast(d, big, MPI_DOUBLE, 0, comm);
+    if (d[big - 1] != big - 1 + it) fail(comm, "loop bcast", big, big - 1, d[big - 1], big - 1 + it);
+    for (int i = 0; i < 64; i++) g[rank * 64 + i] = rank + it;
+    MPI_Allgather(MPI_IN_PLACE, 64, MPI_INT, g, 64, MPI_INT, comm);
+    if (g[(p - 1) * 64] != p - 1 + it) fail(comm, "loop allgather", 64, (p - 1) * 64, g[(p - 1) * 64], p - 1 + it);
+    MPI_Barrier(comm);
+  }
+  free(d);
+  free(e);
+  free(g);
+  return distinct;
+}
+
 int main(int argc, char **argv) {
   int provided = 0;
   if (argc > 1 && !strcmp(argv[1], "threads"))
@@ -286,38 +330,28 @@ int main(int argc, char **argv) {
     free(s);
     free(r);
   } else if (!strcmp(mode, "loop")) {
-    int iters = argc > 2 ? atoi(argv[2]) : 50;
-    int small_in[4], small_out[4], distinct = 0;
-    long long seen[16][2];
-    const int big = 8192;
-    double *d = malloc(sizeof(double) * big), *e = malloc(sizeof(double) * big);
-    int *g = malloc(sizeof(int) * 64 * p);
-    for (int it = 0; it < iters; it++) {
-      for (int i = 0; i < 4; i++) small_in[i] = rank + i + it;
-      long long c0 = g_calls, e0 = g_elems;
-      MPI_Allreduce(small_in, small_out, 4, MPI_INT, user, MPI_COMM_WORLD);
-      long long fp[2] = {g_calls - c0, g_elems - e0};
-      int k;
-      for (k = 0; k < distinct; k++)
-        if (seen[k][0] == fp[0] && seen[k][1] == fp[1]) break;
-      if (k == distinct && distinct < 16) seen[distinct][0] = fp[0], seen[distinct][1] = fp[1], distinct++;
-      for (int i = 0; i < 4; i++)
-        if (small_out[i] != p * (i + it) + p * (p - 1) / 2) { fail(MPI_COMM_WORLD, "loop allreduce", 4, i, small_out[i], p * (i + it) + p * (p - 1) / 2); break; }
-      for (int i = 0; i < big; i++) d[i] = rank + i;
-      MPI_Allreduce(d, e, big, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-      if (e[big - 1] != (double)p * (big - 1) + p * (p - 1) / 2.0) fail(MPI_COMM_WORLD, "loop allreduce double", big, big - 1, e[big - 1], (double)p * (big - 1) + p * (p - 1) / 2.0);
-      for (int i = 0; i < big; i++) d[i] = rank == 0 ? i + it : -1;
-      MPI_Bcast(d, big, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-      if (d[big - 1] != big - 1 + it) fail(MPI_COMM_WORLD, "loop bcast", big, big - 1, d[big - 1], big - 1 + it);
-      for (int i = 0; i < 64; i++) g[rank * 64 + i] = rank + it;
-      MPI_Allgather(MPI_IN_PLACE, 64, MPI_INT, g, 64, MPI_INT, MPI_COMM_WORLD);
-      if (g[(p - 1) * 64] != p - 1 + it) fail(MPI_COMM_WORLD, "loop allgather", 64, (p - 1) * 64, g[(p - 1) * 64], p - 1 + it);
+    const int distinct = loop(MPI_COMM_WORLD, argc > 2 ? atoi(argv[2]) : 50, user);
+    if (rank == 0) printf("distinct_allreduce_fingerprints %d\n", distinct);
+  } else if (!strcmp(mode, "sub")) {
+    MPI_Comm sub;
+    MPI_Comm_split(MPI_COMM_WORLD, rank == 0 ? MPI_UNDEFINED : 1, rank, &sub);
+    if (sub != MPI_COMM_NULL) {
+      loop(sub, argc > 2 ? atoi(argv[2]) : 50, user);
+      MPI_Comm_free(&sub);
+    }
+  } else if (!strcmp(mode, "handles")) {
+    int x[2] = {rank, 1}, y[2 * 64];
+    for (int i = 0; i < 100; i++) {
+      MPI_Allreduce(x, y, 2, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+      MPI_Bcast(x, 2, MPI_INT, 0, MPI_COMM_WORLD);
+      MPI_Reduce(x, y, 2, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
+      MPI_Allgather(x, 2, MPI_INT, y, 2, MPI_INT, MPI_COMM_WORLD);
       MPI_Barrier(MPI_COMM_WORLD);
     }
-    if (rank == 0) printf("distinct_allreduce_fingerprints %d\n", distinct);
-    free(d);
-    free(e);
-    free(g);
+    MPI_Comm c;
+    MPI_Comm_dup(MPI_COMM_WORLD, &c);
+    if (rank == 0) printf("new_comm_handle %d\n", (int)MPI_Comm_c2f(c));
+    MPI_Comm_free(&c);
   }
   int fails = 0;
   PMPI_Allreduce(&g_fail, &fails, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);

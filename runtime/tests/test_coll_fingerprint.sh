@@ -3,7 +3,9 @@
 # elements per rank, a deterministic fingerprint per algorithm (coll_fp.py computes the expected
 # one). Also: forced native and PARACLOUD_TUNE=profile give exactly the library's fingerprint, and
 # the generated Open MPI rules file changes the library's own algorithm (unless the user set
-# OMPI_MCA_coll_tuned_use_dynamic_rules: forced > rules file > defaults).
+# OMPI_MCA_coll_tuned_use_dynamic_rules: forced > rules file > defaults). The tuner creates no
+# communicator while only the library's algorithms run: the Fortran handle of the program's next
+# MPI_Comm_dup is then the same as without the preload.
 . "$PC_SRCDIR/tests/lib.sh"
 . "$PC_SRCDIR/tests/coll_lib.sh"
 need_coll
@@ -58,4 +60,16 @@ check_fp allreduce:native 4 100 "$work/rules.4.100" "$work/native.4.100"
 OMPI_MCA_coll_tuned_use_dynamic_rules=1 PARACLOUD_TUNE_SITE_DIR="$store" PARACLOUD_TUNE_DIR="$work/user" \
   PARACLOUD_TUNE_FORCE=allreduce:native,reduce:native tuned 4 rules.user fp 1000 || fail "user rules run exited $?"
 check_fp allreduce:native 4 1000 "$work/rules.user" "$work/native.4.1000"
+# Private communicators only when a paracloud algorithm runs (counted by the handle index of a new
+# communicator: one more per communicator created before it).
+handle() { sed -n 's/^new_comm_handle //p' "$work/$1"; }
+plain 2 handles.plain handles || fail "plain handles run exited $?"
+all_native=allreduce:native,bcast:native,reduce:native,allgather:native,barrier:native
+PARACLOUD_TUNE_FORCE=$all_native tuned 2 handles.native handles || fail "handles run exited $?"
+PARACLOUD_TUNE_FORCE=${all_native/bcast:native/bcast:binomial} tuned 2 handles.binomial handles || fail "handles run exited $?"
+PARACLOUD_TUNE_FORCE=${all_native/allreduce:native/allreduce:hierarchical} tuned 2 handles.hier handles || fail "handles run exited $?"
+h0=$(handle handles.plain) h1=$(handle handles.native) h2=$(handle handles.binomial) h3=$(handle handles.hier)
+if [ -n "$h0" ] && [ "$h1" = "$h0" ] && [ "$h2" = $((h0 + 1)) ] && [ "$h3" = $((h0 + 3)) ]; then
+  ok "private communicators: none while native, 1 for binomial, 3 for hierarchical"
+else fail "private communicators: new handle $h0 plain, $h1 native, $h2 binomial (want +1), $h3 hierarchical (want +3)"; fi
 finish

@@ -2,7 +2,8 @@
 # The tuning store: the first run explores and saves; the second run of the same program starts
 # tuned (decisions with source "store", no exploration: one allreduce fingerprint only); a corrupt
 # store file and a file owned by another user are ignored with ONE warning each; reproducible mode
-# keeps native's reduction order for floating point; MPI_THREAD_MULTIPLE turns the tuner off.
+# keeps native's reduction order for floating point; MPI_THREAD_MULTIPLE turns the tuner off;
+# decisions made on a communicator without world rank 0 are saved too and loaded by the next run.
 . "$PC_SRCDIR/tests/lib.sh"
 . "$PC_SRCDIR/tests/coll_lib.sh"
 need_coll
@@ -57,6 +58,36 @@ fl = [d for d in t["decisions"] if d["dtype"] == "float"]
 assert fl and all(d["algorithm"] == "native" and [c["algorithm"] for c in d["candidates"]] == ["native"] for d in fl), fl
 ints = [d for d in t["decisions"] if d["collective"] == "allreduce" and d["dtype"] == "int"]
 assert ints and len(ints[0]["candidates"]) > 1, ints
+PY
+
+# A communicator of world ranks 1..3 (rank 0 makes no collective call): its decisions are gathered
+# to world rank 0 in MPI_Finalize and saved; the second run loads them on ranks 1..3.
+for run in 1 2; do
+  PARACLOUD_TUNE_DIR="$work/sub" PARACLOUD_TUNE_TEST_TRACE="$work/sub$run.trace" tuned 4 "sub$run" sub 100 \
+    || fail "sub-communicator run $run exited $?"
+done
+"$PYTHON3" - "$work/sub" "$work/sub1.trace" "$work/sub2.trace" "$work/sub2.json" <<'PY' && ok "sub-communicator without rank 0: saved, then loaded" || fail "sub-communicator decisions"
+import glob, json, sys
+store, t1, t2, prof = sys.argv[1:]
+def trace(path):  # (collective, size, bucket) -> (algorithm, source, explored)
+    out = {}
+    for l in open(path):
+        if "->" not in l: continue
+        f = l.split()
+        kv = dict(x.split("=") for x in f if "=" in x)
+        out[(f[0], int(kv["size"]), int(kv["bucket"]))] = (f[6], f[7].strip("()"), int(kv["explored"]))
+    return out
+files = glob.glob(store + "/coll_check-*.n4.*.json")
+assert len(files) == 1, files
+saved = {(d["collective"], d["comm_size"], d["bucket"]): d["algorithm"]
+         for d in json.load(open(files[0]))["decisions"]}
+first, second = trace(t1 + ".1"), trace(t2 + ".1")
+assert not trace(t1 + ".0") and first, "rank 0 must see no key, rank 1 some"
+assert all(k[1] == 3 and v[1] == "explore" for k, v in first.items()), first
+assert saved == {k: v[0] for k, v in first.items()}, (saved, first)
+assert second and all(v[1] == "store" and v[2] == 0 for v in second.values()), second
+assert {k: v[0] for k, v in second.items()} == saved, (second, saved)
+assert json.load(open(prof))["tuning"]["store_loaded"], "second run loaded no store"
 PY
 
 # MPI_THREAD_MULTIPLE: collectives may run concurrently, so the tuner stays out (forced ring ignored).
