@@ -4,7 +4,8 @@
 Usage: gen_wrappers.py SPEC OUTDIR
 Writes OUTDIR/calls_gen.hpp (call ids, names, layers, kinds: no MPI types),
 OUTDIR/mpi_wrappers_gen.cpp (C MPI_X wrappers calling PMPI_X, Fortran mpi_x_ and mpi_x_f08_
-wrappers forwarding to the original Fortran symbol) and OUTDIR/hdf5_wrappers_gen.cpp.
+wrappers forwarding to the original Fortran symbol, or for `tune` entries while the tuner is on
+converting to C and calling the tuner) and OUTDIR/hdf5_wrappers_gen.cpp.
 The output is built, never edited: change the spec or this script instead.
 """
 import re
@@ -77,6 +78,8 @@ class Entry:
                     raise SpecError(f"{where}: {key}= uses '{ident}', which is neither an argument of {self.name} nor a helper")
         if "comm" in self.attrs and self.attrs["comm"] not in names:
             raise SpecError(f"{where}: comm={self.attrs['comm']} is not an argument of {self.name}")
+        if "tune" in self.attrs and self.layer != "mpi":
+            raise SpecError(f"{where}: tune applies to MPI collectives only (layer mpi)")
 
     @property
     def is_mpi(self):
@@ -199,22 +202,79 @@ def fortran_params(e):
     return params, hidden
 
 
+# How a C argument is rebuilt from the Fortran binding's pointer f_<name>, as Open MPI 4.1's own
+# binding does it (ompi/mpi/fortran/mpif-h/*_f.c): handles with MPI_X_f2c, INTEGERs cast to int,
+# buffers with the MPI_IN_PLACE / MPI_BOTTOM sentinels replaced by the C values (f2c_buffer). Open
+# MPI replaces MPI_IN_PLACE only in the arguments where the standard allows it (send buffers, the
+# receive buffer of MPI_Scatter(v)): any valid program gets the same C arguments either way.
+F2C = {
+    "int": "static_cast<int>(*f_{n})",
+    "const int *": "f_{n}",
+    "int *": "f_{n}",
+    "MPI_Datatype": "type_f2c(*f_{n})",
+    "MPI_Comm": "comm_f2c(*f_{n})",
+    "MPI_Op": "op_f2c(*f_{n})",
+    "MPI_Offset": "*f_{n}",
+    "MPI_Aint": "*f_{n}",
+    "MPI_Count": "*f_{n}",
+}
+
+
+def fortran_to_c(a):
+    """C expression for argument `a` of the C call, from the Fortran pointer f_<name>."""
+    t, n = a.ctype, a.name
+    if "void" in t and "*" in t:
+        return f"f2c_buffer(f_{n})"
+    if t not in F2C:
+        raise SpecError(f"no Fortran conversion for '{t} {n}'")
+    return F2C[t].format(n=n)
+
+
 def fortran_local(a):
     """C declaration of argument `a` rebuilt from the Fortran pointer f_<name> (for bytes=)."""
     t, n = a.ctype, a.name
     if "void" in t and "*" in t:
-        return f"const void *{n} = f2c_buffer(f_{n});"
-    if t == "int":
-        return f"const int {n} = static_cast<int>(*f_{n});"
-    if t in ("const int *", "int *"):
-        return f"const int *{n} = f_{n};"
-    if t == "MPI_Datatype":
-        return f"const MPI_Datatype {n} = type_f2c(*f_{n});"
-    if t == "MPI_Comm":
-        return f"const MPI_Comm {n} = comm_f2c(*f_{n});"
-    if t in ("MPI_Offset", "MPI_Aint", "MPI_Count"):
-        return f"const {t} {n} = *f_{n};"
-    raise SpecError(f"no Fortran conversion for '{t} {n}'")
+        t = "const void *"
+    elif t == "int *":
+        t = "const int *"
+    elif not t.endswith("*"):
+        t = "const " + t
+    return f"{t} {n}".replace("* ", "*") + f" = {fortran_to_c(a)};"
+
+
+def fortran_tuned_name(e):
+    return f"fortran_tuned_{e.name}"
+
+
+def fortran_tuned(e):
+    """For a `tune` entry: a function with the Fortran binding's signature that converts the
+    arguments to C and calls tuned_<name>(PMPI_<name>, ...), the C wrapper's tuned path.
+
+    Checked in the Open MPI v4.1.4 source: ompi/mpi/fortran/mpif-h/allreduce_f.c (and bcast_f.c,
+    reduce_f.c, allgather_f.c, alltoall_f.c, barrier_f.c) converts with PMPI_{Comm,Type,Op}_f2c,
+    OMPI_F2C_IN_PLACE / OMPI_F2C_BOTTOM and OMPI_FINT_2_INT, calls the C PMPI_X and stores its
+    return code in *ierr when ierr is not NULL; so return codes and error handlers (invoked inside
+    PMPI_X) are the C call's on both paths. use-mpi-f08/allreduce_f08.F90: MPI_Allreduce_f08
+    (symbol mpi_allreduce_f08_) calls the same ompi_allreduce_f with each handle's MPI_VAL (one
+    INTEGER), and passes NULL for an absent OPTIONAL ierror: the same signature serves both."""
+    params, hidden = fortran_params(e)
+    if "fargs" in e.attrs or hidden:
+        raise SpecError(f"{e.where}: tune with fargs= or string arguments: no Fortran conversion")
+    decl = [f"{t}f_{n}" for t, n, _ in params] + ["MPI_Fint *ierr"]
+    real_name = "P" + e.name
+    conv = ", ".join(fortran_to_c(a) for _, _, a in params)
+    return "\n".join([
+        f"// Fortran callers of {e.name} while the collective tuner is on (PARACLOUD_TUNE=auto): the",
+        f"// arguments converted as Open MPI's binding converts them before it calls {real_name}.",
+        f"static void {fortran_tuned_name(e)}({', '.join(decl)}) {{",
+        f"  using fn_t = {fn_type(e.ret, [a.ctype for a in e.args])};",
+        "  static std::atomic<fn_t> slot{nullptr};",
+        f'  const fn_t real = resolve(slot, "{real_name}");',
+        f'  const int rc = PC_UNLIKELY(!real) ? missing_mpi("{real_name}")',
+        f"                                    : tuned_{e.name}(real, {conv});",
+        "  if (ierr) *ierr = rc;",
+        "}",
+    ])
 
 
 def f_wrapper(e, symbol):
@@ -236,6 +296,12 @@ def f_wrapper(e, symbol):
         body += [f"  if (live(kLayer{e.layer.capitalize()})) count_only({cid(e.name)}, true);",
                  "  session_finish();", f"  real({fwd_user});", "}"]
         return "\n".join(body)
+    # tune: while the collective tuner is on, the call goes to the C collective through the tuner
+    # (fortran_tuned) instead of the Fortran binding; it is recorded the same either way.
+    target = "real"
+    if "tune" in e.attrs:
+        target = "target"
+        body += [f"  const fn_t target = PC_UNLIKELY(tune_on()) ? {fortran_tuned_name(e)} : real;"]
     if session == "init":
         body += ["  session_before_init();"]
     if session == "init":
@@ -247,11 +313,11 @@ def f_wrapper(e, symbol):
                  "    return;",
                  "  }"]
     else:
-        body += [f"  if (!live(kLayer{e.layer.capitalize()})) {{ real({fwd_user}); return; }}"]
+        body += [f"  if (!live(kLayer{e.layer.capitalize()})) {{ {target}({fwd_user}); return; }}"]
     body += [
              "  MPI_Fint rc = MPI_SUCCESS;",
              f"  const Probe p = probe_begin({cid(e.name)});",
-             f"  real({fwd_own});",
+             f"  {target}({fwd_own});",
              "  const uint64_t t1 = probe_clock(p);",
              "  if (ierr) *ierr = rc;",
              "  const bool ok = rc == MPI_SUCCESS;"]
@@ -278,7 +344,8 @@ def f_wrapper(e, symbol):
 
 MPI_PRELUDE = """// Generated by gen_wrappers.py from mpi.spec: do not edit. MPI and MPI-IO wrappers: C (MPI_X
 // calling PMPI_X) and Fortran (mpif.h / `use mpi` mpi_x_, `use mpi_f08` mpi_x_f08_, forwarding to
-// the original Fortran symbol after recording).
+// the original Fortran symbol after recording; the tuned collectives, while the tuner is on, to
+// the C collective through the tuner instead).
 #include "mpi_helpers.hpp"
 #include "coll/tuner.hpp"
 
@@ -325,6 +392,8 @@ def main(argv):
             if e.is_mpi:
                 mpi_code.append(c_wrapper(e))
                 if e.attrs.get("fortran") != "no":
+                    if "tune" in e.attrs:
+                        mpi_code.append(fortran_tuned(e))
                     lower = e.name.lower()
                     mpi_code.append(f_wrapper(e, lower + "_"))
                     mpi_code.append(f_wrapper(e, lower + "_f08_"))

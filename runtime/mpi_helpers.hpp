@@ -77,6 +77,12 @@ PC_HOT bool inplace(const void* buf) { return buf == MPI_IN_PLACE; }
 // ---- Fortran
 MPI_Datatype type_f2c(MPI_Fint f);
 MPI_Comm comm_f2c(MPI_Fint f);
+// MPI_Op_f2c (the tuned Fortran collectives' ops), resolved on first use.
+inline MPI_Op op_f2c(MPI_Fint f) {
+  static std::atomic<decltype(&PMPI_Op_f2c)> slot{nullptr};
+  const auto fn = resolve(slot, "PMPI_Op_f2c");
+  return fn ? fn(f) : nullptr;
+}
 // A Fortran buffer address with Open MPI's sentinels (MPI_IN_PLACE, MPI_BOTTOM common blocks)
 // turned into the C values; other addresses unchanged.
 PC_HOT const void* f2c_buffer(const void* p) {
@@ -85,6 +91,9 @@ PC_HOT const void* f2c_buffer(const void* p) {
   for (const void* s : g_mpi.f_bottom)
     if (s != nullptr && p == s) return MPI_BOTTOM;
   return p;
+}
+PC_HOT void* f2c_buffer(void* p) {
+  return const_cast<void*>(f2c_buffer(static_cast<const void*>(p)));
 }
 
 }  // namespace pc
