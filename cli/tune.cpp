@@ -35,7 +35,7 @@ struct TuneArgs {
   int np = 2;
   std::string launcher = "mpirun";
   std::string sweep, runtime;
-  int iters = 40;
+  int iters = 100;  // enough calls for every key to finish exploring (5 candidates x 6 calls x 3 rounds)
   long max_bytes = 16L << 20;
 };
 
@@ -165,41 +165,109 @@ void cmd_clear(Context& ctx, const TuneArgs& a) {
   std::cout << "removed " << removed << " file(s) from " << store_dir(a) << "\n";
 }
 
+// The program a launcher name resolves to through PATH (or the name itself when it has a '/'),
+// empty when there is none.
+std::string in_path(const std::string& name) {
+  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  for (size_t pos = 0; pos <= dirs.size();) {
+    size_t end = dirs.find(':', pos);
+    if (end == std::string::npos) end = dirs.size();
+    const std::string dir = end > pos ? dirs.substr(pos, end - pos) : ".";
+    const std::string full = dir + "/" + name;
+    if (access(full.c_str(), X_OK) == 0) return full;
+    pos = end + 1;
+  }
+  return "";
+}
+
+// A scratch directory removed with everything in it when the bench ends, however it ends.
+struct ScratchDir {
+  std::string path;
+  ScratchDir() {
+    char tmpl[] = "/tmp/paracloud-tune-bench.XXXXXX";
+    if (const char* p = mkdtemp(tmpl)) path = p;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove_all(path, ec);
+  }
+};
+
 // Runs the sweep program under the autotuner in a scratch store, then copies what it learned
 // (source "bench") into the geometry-wide file "any.n<ranks>.r<rpn>.json" of the target store.
+// Progress (the command line, the sweep's latencies as they come, what was learned) goes to stderr;
+// stdout carries only the result.
 void cmd_bench(Context& ctx, const TuneArgs& a) {
-  std::string sweep = a.sweep, rt = a.runtime;
-  if (sweep.empty()) sweep = std::getenv("PARACLOUD_TUNE_SWEEP") ? std::getenv("PARACLOUD_TUNE_SWEEP") : PKGLIBDIR "/coll_sweep";
-  if (rt.empty()) rt = std::getenv("PARACLOUD_RT") ? std::getenv("PARACLOUD_RT") : PKGLIBDIR "/libparacloud_rt.so";
-  for (const std::string& f : {sweep, rt})
-    if (access(f.c_str(), R_OK) != 0)
-      throw Error(Errc::not_found, f + " not found", "give --sweep and --runtime (the build tree's runtime/bench/coll_sweep and runtime/.libs/libparacloud_rt.so)");
-  char tmpl[] = "/tmp/paracloud-tune-bench.XXXXXX";
-  const char* scratch = mkdtemp(tmpl);
-  if (!scratch) throw Error(Errc::storage, "cannot create a scratch directory", "check /tmp");
-  const std::string work = scratch;
+  const char* env_sweep = std::getenv("PARACLOUD_TUNE_SWEEP");
+  const char* env_rt = std::getenv("PARACLOUD_RT");
+  const std::string sweep = !a.sweep.empty()          ? a.sweep
+                            : env_sweep && *env_sweep ? env_sweep
+                                                      : PKGLIBDIR "/coll_sweep";
+  const std::string rt = !a.runtime.empty()  ? a.runtime
+                         : env_rt && *env_rt ? env_rt
+                                             : PKGLIBDIR "/libparacloud_rt.so";
+  const std::string built =
+      " (in a build tree: --sweep BUILD/runtime/bench/coll_sweep --runtime "
+      "BUILD/runtime/.libs/libparacloud_rt.so)";
+  if (access(sweep.c_str(), X_OK) != 0)
+    throw Error(Errc::not_found, "the sweep program " + sweep + " is missing or not executable",
+                "install paracloud built with MPI (configure must find mpicc; make install puts "
+                "coll_sweep in " PKGLIBDIR "), or give --sweep or PARACLOUD_TUNE_SWEEP" +
+                    built);
+  if (access(rt.c_str(), R_OK) != 0)
+    throw Error(Errc::not_found, "the runtime " + rt + " is missing",
+                "install paracloud built with MPI, or give --runtime or PARACLOUD_RT" + built);
+  const std::string store_lib = rt.substr(0, rt.rfind('/') + 1) + "libparacloud_tunestore.so";
+  if (access(store_lib.c_str(), R_OK) != 0)
+    throw Error(Errc::not_found,
+                store_lib + " is missing: the runtime could not save what it learns",
+                "libparacloud_tunestore.so must sit beside " + rt +
+                    " (make install, or the build tree's runtime/.libs)");
+  if (a.launcher != "mpirun" && a.launcher != "srun")
+    throw Error(Errc::usage, "--launcher '" + a.launcher + "' is not mpirun or srun",
+                "use --launcher mpirun or srun");
+  if (in_path(a.launcher).empty())
+    throw Error(
+        Errc::not_found, a.launcher + " is not in PATH",
+        a.launcher == "mpirun"
+            ? "install Open MPI (apt-get install openmpi-bin) or use --launcher srun"
+            : "run inside a Slurm allocation on a node with srun, or use --launcher mpirun");
+  ScratchDir scratch;
+  if (scratch.path.empty())
+    throw Error(Errc::storage,
+                std::string("cannot create a scratch directory in /tmp: ") + std::strerror(errno),
+                "check that /tmp exists and is writable");
+  const std::string work = scratch.path;
+  // The scratch store is a directory of its own: everything in it ending in .json is a store file.
+  const std::string store = work + "/store";
+  const std::vector<std::string> env = {
+      "LD_PRELOAD=" + rt, "PARACLOUD_TUNE=auto", "PARACLOUD_TUNE_DIR=" + store,
+      "PARACLOUD_TUNE_SITE_DIR=" + work + "/none", "PARACLOUD_PROFILE=" + work + "/profile.json"};
   std::vector<std::string> args;
-  const std::string env_list = "LD_PRELOAD=" + rt + ",PARACLOUD_TUNE=auto,PARACLOUD_TUNE_DIR=" + work +
-                               ",PARACLOUD_TUNE_SITE_DIR=" + work + "/none,PARACLOUD_PROFILE=" + work + "/profile.json";
   if (a.launcher == "mpirun") {
     args = {"mpirun", "-np", std::to_string(a.np)};
-    for (const std::string& kv : {"LD_PRELOAD=" + rt, std::string("PARACLOUD_TUNE=auto"),
-                                  "PARACLOUD_TUNE_DIR=" + work, "PARACLOUD_TUNE_SITE_DIR=" + work + "/none",
-                                  "PARACLOUD_PROFILE=" + work + "/profile.json"}) {
-      args.push_back("-x");
-      args.push_back(kv);
-    }
-  } else if (a.launcher == "srun") {
-    args = {"srun", "--mpi=pmix", "-n", std::to_string(a.np), "--export=ALL," + env_list};
+    if (geteuid() == 0)
+      args.push_back("--allow-run-as-root");  // seeding the site store is root's job
+    for (const std::string& kv : env) args.insert(args.end(), {"-x", kv});
   } else {
-    throw Error(Errc::usage, "--launcher '" + a.launcher + "' is not mpirun or srun", "use --launcher mpirun or srun");
+    std::string list = "--export=ALL";
+    for (const std::string& kv : env) list += "," + kv;
+    args = {"srun", "--mpi=pmix", "-n", std::to_string(a.np), list};
   }
-  args.insert(args.end(), {sweep, "-i", std::to_string(a.iters), "-m", std::to_string(a.max_bytes), "-2"});
+  args.insert(args.end(),
+              {sweep, "-i", std::to_string(a.iters), "-m", std::to_string(a.max_bytes), "-2"});
   std::string cmdline;
   for (const std::string& s : args) cmdline += (cmdline.empty() ? "" : " ") + s;
-  std::cerr << "paracloud tune bench: " << cmdline << "\n";
+  std::cerr << "paracloud tune bench: " << a.np << " ranks, 8 B .. " << a.max_bytes
+            << " B in powers of 2, " << a.iters
+            << " calls per size; latencies (us) as they come:\n  " << cmdline << "\n";
+  std::cerr.flush();
   const pid_t pid = fork();
+  if (pid < 0) throw Error(Errc::internal, std::string("fork failed: ") + std::strerror(errno));
   if (pid == 0) {
+    dup2(2, 1);  // the sweep's table is progress: stdout stays for the result
     std::vector<char*> argv;
     for (const std::string& s : args) argv.push_back(const_cast<char*>(s.c_str()));
     argv.push_back(nullptr);
@@ -208,22 +276,56 @@ void cmd_bench(Context& ctx, const TuneArgs& a) {
     _exit(127);
   }
   int status = 0;
-  waitpid(pid, &status, 0);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw Error(Errc::refused, "the sweep failed (" + cmdline + ")", "run it by hand to see why");
-  const std::vector<std::string> learned = store_files(work);
+    throw Error(Errc::refused,
+                "the sweep failed (" +
+                    (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                                       : std::string("killed by a signal")) +
+                    "): " + cmdline,
+                "the launcher's message is above; fewer ranks (-n) than cores, or --launcher srun "
+                "inside an "
+                "allocation, usually fix it");
+  // What the runtime learned: keys still exploring when the sweep ended are not in the store.
+  int decided = 0, exploring = 0;
+  try {
+    std::ifstream in(work + "/profile.json");
+    const json prof = json::parse(in);
+    for (const json& d : prof.at("tuning").at("decisions"))
+      (d.at("source") == "exploring" ? exploring : decided)++;
+    std::cerr << "paracloud tune bench: " << decided << " keys decided, " << exploring
+              << " still exploring\n";
+    if (exploring > 0)
+      std::cerr << "paracloud tune bench: warning: the " << exploring
+                << " keys still exploring are not seeded: "
+                << "raise --iters (now " << a.iters << ")\n";
+  } catch (const std::exception& e) {
+    std::cerr << "paracloud tune bench: warning: cannot read the sweep's profile " << work
+              << "/profile.json (" << e.what() << ")\n";
+  }
+  const std::vector<std::string> learned = store_files(store);
   if (learned.empty())
-    throw Error(Errc::storage, "the sweep saved no decisions in " + work, "check that the runtime and libparacloud_tunestore.so are installed side by side");
-  tune::StoreFile f = tune::read_file(learned[0], false);
-  std::error_code ec;
-  std::filesystem::remove_all(work, ec);
+    throw Error(Errc::storage, "the sweep saved no decisions",
+                exploring > 0 ? "raise --iters: every key was still exploring when the sweep ended"
+                              : "check that PARACLOUD_TUNE=auto reaches the ranks and that " +
+                                    store_lib + " loads");
+  tune::StoreFile f = read_or_throw(learned[0], false);
   for (tune::Decision& d : f.decisions) d.source = "bench";
   tune::AppId any;
   any.ranks = f.app.ranks;
   any.ranks_per_node = f.app.ranks_per_node;
   const std::string dir = a.dir.empty() ? tune::default_site_dir() : a.dir;
-  const std::string path = tune::save(any, dir, f.decisions);
-  if (ctx.json) return print_json({{"file", path}, {"decisions", f.decisions.size()}});
+  std::string path;
+  try {
+    path = tune::save(any, dir, f.decisions);
+  } catch (const tune::TuneStoreError& e) {
+    throw Error(Errc::storage, std::string("cannot seed the store in ") + dir + ": " + e.what(),
+                "the site store is writable by root only: run as root, or give --dir DIR");
+  }
+  if (ctx.json)
+    return print_json(
+        {{"file", path}, {"decisions", f.decisions.size()}, {"exploring", exploring}});
   std::cout << "seeded " << path << " with " << f.decisions.size() << " decisions\n";
 }
 
@@ -254,14 +356,28 @@ void add_tune_commands(CLI::App& app, Context& ctx) {
   clr->add_option("file", args->target, "file name (as listed) or path");
   clr->add_flag("--all", args->all, "every file of the store");
   clr->callback([&ctx, args] { cmd_clear(ctx, *args); });
-  CLI::App* bench = t->add_subcommand("bench", "Sweep an allocation with the autotuner and seed the site store (like mpitune)");
-  bench->add_option("-n,--np", args->np, "ranks (default 2)");
-  bench->add_option("--launcher", args->launcher, "mpirun (default) or srun (inside an allocation)");
-  bench->add_option("--sweep", args->sweep, "the sweep program (default $PARACLOUD_TUNE_SWEEP or <pkglibdir>/coll_sweep)");
-  bench->add_option("--runtime", args->runtime, "libparacloud_rt.so (default $PARACLOUD_RT or <pkglibdir>)");
-  bench->add_option("--iters", args->iters, "calls per size (default 40)");
-  bench->add_option("--max-bytes", args->max_bytes, "largest message (default 16 MiB)");
-  bench->add_option("--dir", args->dir, "store to seed (default PARACLOUD_TUNE_SITE_DIR)");
+  CLI::App* bench = t->add_subcommand(
+      "bench", "Sweep collectives 8 B..--max-bytes with the autotuner and seed a store (like mpitune)");
+  bench->add_option("-n,--np", args->np, "ranks (default 2)")->check(CLI::PositiveNumber);
+  bench->add_option("--launcher", args->launcher,
+                    "mpirun (default) or srun (inside an allocation)");
+  bench->add_option("--sweep", args->sweep,
+                    "the sweep program (default $PARACLOUD_TUNE_SWEEP, else " PKGLIBDIR
+                    "/coll_sweep)");
+  bench->add_option("--runtime", args->runtime,
+                    "libparacloud_rt.so (default $PARACLOUD_RT, else " PKGLIBDIR
+                    "/libparacloud_rt.so)");
+  bench
+      ->add_option("--iters", args->iters,
+                   "calls per size (default 100; keys still exploring at the end are not seeded)")
+      ->check(CLI::Range(1, 1000000));
+  bench
+      ->add_option("--max-bytes", args->max_bytes,
+                   "largest message in bytes (default 16777216 = 16 MiB)")
+      ->check(CLI::Range(8L, 1L << 30));
+  bench->add_option("--dir", args->dir,
+                    "store to seed (default: the site store, $PARACLOUD_TUNE_SITE_DIR or "
+                    "/var/lib/paracloud/tune)");
   bench->callback([&ctx, args] { cmd_bench(ctx, *args); });
 }
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # CLI test: paracloud tune list/show/export/clear against a scratch tuning store (bench needs MPI:
-# runtime/tests cover the store the runtime writes).
+# test_cli_tune_bench.sh runs it end to end).
 set -u
 . "$top_srcdir/tests/cli/lib.sh"
 pc_setup
