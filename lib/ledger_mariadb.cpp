@@ -19,6 +19,11 @@
 // the whole operation retried once per attempt: an operation whose COMMIT was sent but not
 // acknowledged is repeated with the same idempotency key and therefore replays, never doubles.
 //
+// Round trips: a charge is two (START TRANSACTION + the account's FOR UPDATE + its balance and the
+// key's entry; then the journal INSERT + derived-state UPDATEs + COMMIT), sent as multi-statement
+// queries: the locking SELECT and the reads stay separate statements, so under READ COMMITTED the
+// reads still see the state committed before the lock was granted. Every value is escaped (sql()).
+//
 // Durability is the server's: with innodb_flush_log_at_trx_commit=1 (MariaDB's default) a
 // committed operation is on disk before the call returns, like SQLite with synchronous=FULL.
 // Times (entry times, lien expiry) come from the host that writes: keep controllers' clocks in sync.
@@ -188,30 +193,39 @@ class MariadbLedger final : public LedgerRules {
 
   // ------------------------------------------------------------ statements
   std::string sql(const char* fmt, std::initializer_list<Val> vals) const;
-  void exec(const std::string& q) {
-    if (mysql_real_query(db_, q.data(), q.size()) != 0) throw_db();
-    // Statements that return rows are read with rows(); drain anything else.
-    if (MYSQL_RES* r = mysql_store_result(db_)) mysql_free_result(r);
-  }
-  std::vector<Row> rows(const std::string& q) {
-    if (mysql_real_query(db_, q.data(), q.size()) != 0) throw_db();
-    MYSQL_RES* res = mysql_store_result(db_);
-    if (!res) {
-      if (mysql_errno(db_) != 0) throw_db();
-      return {};
-    }
+  // Sends q, one statement or several separated by ';', in one round trip (the connection has
+  // CLIENT_MULTI_STATEMENTS; every value in q went through sql()'s escaping). The server stops at
+  // the first failing statement. Returns the rows of the last statement that returned rows
+  // (NULL reads as ""); *first_id: the AUTO_INCREMENT id made by q's first statement. A write
+  // transaction's START TRANSACTION travels with its first statement (begin_pending_).
+  std::vector<Row> rows(const std::string& q, std::int64_t* first_id = nullptr) {
+    const std::string text = begin_pending_ ? "START TRANSACTION; " + q : q;
+    const int first = begin_pending_ ? 1 : 0;  // index of q's first statement in text
+    begin_pending_ = false;
+    if (mysql_real_query(db_, text.data(), text.size()) != 0) throw_db();
     std::vector<Row> out;
-    unsigned n = mysql_num_fields(res);
-    while (MYSQL_ROW r = mysql_fetch_row(res)) {
-      unsigned long* len = mysql_fetch_lengths(res);
-      Row row(n);
-      for (unsigned i = 0; i < n; ++i)
-        if (r[i]) row[i].assign(r[i], len[i]);
-      out.push_back(std::move(row));
+    for (int index = 0;; ++index) {
+      if (MYSQL_RES* res = mysql_store_result(db_)) {
+        out.clear();
+        unsigned n = mysql_num_fields(res);
+        while (MYSQL_ROW r = mysql_fetch_row(res)) {
+          unsigned long* len = mysql_fetch_lengths(res);
+          Row row(n);
+          for (unsigned i = 0; i < n; ++i)
+            if (r[i]) row[i].assign(r[i], len[i]);
+          out.push_back(std::move(row));
+        }
+        mysql_free_result(res);
+      } else if (mysql_field_count(db_) != 0) {
+        throw_db();
+      }
+      if (first_id && index == first) *first_id = static_cast<std::int64_t>(mysql_insert_id(db_));
+      int more = mysql_next_result(db_);  // 0: another result; -1: done; > 0: a statement failed
+      if (more > 0) throw_db();
+      if (more < 0) return out;
     }
-    mysql_free_result(res);
-    return out;
   }
+  void exec(const std::string& q) { rows(q); }
 
   // Runs body as one operation: a transaction when write is set. Retries deadlocks, lock-wait
   // timeouts, duplicate-key races and lost connections (bounded); turns failures into Error.
@@ -223,22 +237,24 @@ class MariadbLedger final : public LedgerRules {
     std::mt19937 rng(static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
     for (int attempt = 1;; ++attempt) {
       bool in_tx = false;
+      begin_pending_ = committed_ = false;
       try {
         if (!db_) connect();
         if (write) {
-          exec("START TRANSACTION");
+          begin_pending_ = true;  // sent with the first statement: no round trip of its own
           in_tx = true;
         }
         if constexpr (std::is_void_v<decltype(body())>) {
           body();
-          if (write) exec("COMMIT");
+          if (write) commit();
           return;
         } else {
           auto r = body();
-          if (write) exec("COMMIT");
+          if (write) commit();
           return r;
         }
       } catch (const DbFailure& f) {
+        begin_pending_ = false;
         const bool lost = connection_lost(f.code);
         if (lost) {
           disconnect();
@@ -261,10 +277,19 @@ class MariadbLedger final : public LedgerRules {
           std::this_thread::sleep_for(std::chrono::milliseconds(pause(rng)));
         }
       } catch (...) {
+        begin_pending_ = false;
         if (in_tx && db_) mysql_real_query(db_, "ROLLBACK", 8);
         throw;
       }
     }
+  }
+
+  // Ends a write transaction unless write() already sent its COMMIT (or nothing was sent at all).
+  void commit() {
+    if (begin_pending_)
+      begin_pending_ = false;
+    else if (!committed_)
+      exec("COMMIT");
   }
 
   std::string where() const { return p_.socket.empty() ? p_.host + ":" + std::to_string(p_.port) : p_.socket; }
@@ -278,6 +303,8 @@ class MariadbLedger final : public LedgerRules {
   }
   std::optional<Entry> entry(const std::string& key) override;
   Balance lock_balance(const std::string& account) override;  // locks the totals row
+  Start entry_or_lock(const std::string& key, const std::string& account) override;
+  std::pair<std::optional<Entry>, std::optional<LienState>> lien(const std::string& key) override;
   Balance read_balance(const std::string& account) override { return balance_now(account); }
   std::optional<LienState> lien_state(const std::string& key) override;
   bool lien_closed_early(const std::string& key) override;
@@ -291,6 +318,8 @@ class MariadbLedger final : public LedgerRules {
   void store_member(const std::string& user, const std::string& account, bool as_default) override;
 
   Balance balance_now(const std::string& account);
+  // SQL of the balance (and, with key, the journal entry of key in columns 5...) of account.
+  std::string balance_sql(const std::string& account, const std::string* key = nullptr) const;
 
   MariadbParams p_;
   LedgerOptions opts_;
@@ -299,6 +328,8 @@ class MariadbLedger final : public LedgerRules {
   bool has_password_ = false;
   MYSQL* db_ = nullptr;
   std::recursive_mutex mu_;  // one connection: calls from several threads are serialized
+  bool begin_pending_ = false;  // a write transaction whose START TRANSACTION is not sent yet
+  bool committed_ = false;      // write() sent the COMMIT of the current transaction
 };
 
 // ---------------------------------------------------------------- connection and errors
@@ -335,7 +366,7 @@ void MariadbLedger::connect_once(bool with_database) {
   if (!mysql_real_connect(db_, p_.host.c_str(), p_.user.empty() ? nullptr : p_.user.c_str(),
                           has_password_ ? password_.c_str() : nullptr,
                           with_database ? p_.database.c_str() : nullptr, p_.socket.empty() ? p_.port : 0,
-                          p_.socket.empty() ? nullptr : p_.socket.c_str(), 0))
+                          p_.socket.empty() ? nullptr : p_.socket.c_str(), CLIENT_MULTI_STATEMENTS))
     throw_db();
   int lock_wait = std::max(1, opts_.busy_timeout_ms / 1000);
   exec("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'");
@@ -583,29 +614,70 @@ bool MariadbLedger::is_member(const std::string& user, const std::string& accoun
 
 // ---------------------------------------------------------------- balances and the journal
 
-Balance MariadbLedger::balance_now(const std::string& account) {
+std::string MariadbLedger::balance_sql(const std::string& account, const std::string* key) const {
   // One statement: a consistent snapshot of totals, credit limit and active liens.
-  auto r = rows(sql("SELECT t.deposits, t.charges, t.refunds, a.credit_limit, "
-                    "  (SELECT COALESCE(SUM(l.amount), 0) FROM liens l "
-                    "   WHERE l.account = a.name AND l.`open` = 1 AND (l.expires = 0 OR l.expires > ?)) "
-                    "FROM accounts a JOIN totals t ON t.account = a.name WHERE a.name = ?",
-                    {ledger_now(), account}));
-  if (r.empty()) throw ledger_rules::unknown_account(account);
-  Balance b;
-  b.account = account;
-  b.deposits = to_i64(r[0][0]);
-  b.charges = to_i64(r[0][1]);
-  b.refunds = to_i64(r[0][2]);
-  b.credit_limit = to_i64(r[0][3]);
-  b.held = to_i64(r[0][4]);
-  return b;
+  std::string q = sql("SELECT t.deposits, t.charges, t.refunds, a.credit_limit, "
+                      "  (SELECT COALESCE(SUM(l.amount), 0) FROM liens l "
+                      "   WHERE l.account = a.name AND l.`open` = 1 AND (l.expires = 0 OR l.expires > ?))",
+                      {ledger_now()});
+  if (key) q += std::string(", ") + kEntryColumnsJ;
+  q += " FROM accounts a JOIN totals t ON t.account = a.name";
+  if (key) q += sql(" LEFT JOIN journal j ON j.`key` = ?", {*key});
+  return q + sql(" WHERE a.name = ?", {account});
 }
 
+namespace {
+Balance balance_from(const Row& r, const std::string& account) {
+  Balance b;
+  b.account = account;
+  b.deposits = to_i64(r[0]);
+  b.charges = to_i64(r[1]);
+  b.refunds = to_i64(r[2]);
+  b.credit_limit = to_i64(r[3]);
+  b.held = to_i64(r[4]);
+  return b;
+}
+}  // namespace
+
+Balance MariadbLedger::balance_now(const std::string& account) {
+  auto r = rows(balance_sql(account));
+  if (r.empty()) throw ledger_rules::unknown_account(account);
+  return balance_from(r[0], account);
+}
+
+// The account's lock: every change of its money holds its totals row until COMMIT. The locking
+// SELECT and the balance SELECT travel in one round trip but stay two statements, so the balance is
+// read (READ COMMITTED: a fresh snapshot per statement) only once the lock is held.
 Balance MariadbLedger::lock_balance(const std::string& account) {
-  // The account's lock: every change of its money holds this row until COMMIT.
-  if (rows(sql("SELECT account FROM totals WHERE account = ? FOR UPDATE", {account})).empty())
-    throw ledger_rules::unknown_account(account);
-  return balance_now(account);
+  auto r = rows(sql("SELECT account FROM totals WHERE account = ? FOR UPDATE; ", {account}) + balance_sql(account));
+  if (r.empty()) throw ledger_rules::unknown_account(account);
+  return balance_from(r[0], account);
+}
+
+// lock_balance() and the entry of `key` in one round trip (the entry read under the lock).
+LedgerRules::Start MariadbLedger::entry_or_lock(const std::string& key, const std::string& account) {
+  auto r = rows(sql("SELECT account FROM totals WHERE account = ? FOR UPDATE; ", {account}) +
+                balance_sql(account, &key));
+  Start s;
+  if (r.empty()) {  // unknown account: a replay of key still comes first
+    s.first = entry(key);
+    if (!s.first) throw ledger_rules::unknown_account(account);
+    return s;
+  }
+  s.locked = balance_from(r[0], account);
+  if (!r[0][5].empty()) s.first = entry_from(Row(r[0].begin() + 5, r[0].end()));
+  return s;
+}
+
+std::pair<std::optional<Entry>, std::optional<LedgerRules::LienState>> MariadbLedger::lien(const std::string& key) {
+  auto r = rows(sql((std::string("SELECT ") + kEntryColumnsJ +
+                     ", l.`open`, l.expires FROM journal j LEFT JOIN liens l ON l.`key` = j.`key` WHERE j.`key` = ?")
+                        .c_str(),
+                    {key}));
+  if (r.empty()) return {std::nullopt, std::nullopt};
+  Entry e = entry_from(r[0]);
+  if (e.kind != EntryKind::lien || r[0][12].empty()) return {e, std::nullopt};
+  return {e, LienState{r[0][12] == "1", to_i64(r[0][13])}};
 }
 
 Balance MariadbLedger::balance(const std::string& account) {
@@ -665,20 +737,26 @@ Money MariadbLedger::refunded(const std::string& charge_key) {
   return s.empty() ? 0 : to_i64(s[0][0]);
 }
 
+// One round trip: the journal entry first (its id is LAST_INSERT_ID() for the liens row), the
+// derived state, and the transaction's COMMIT; the server stops at the first failing statement,
+// and run() then rolls back.
 std::int64_t MariadbLedger::write(const Write& w) {
   const Entry& e = w.entry;
-  if (!w.close_lien.empty()) exec(sql("UPDATE liens SET `open` = 0 WHERE `key` = ?", {w.close_lien}));
-  exec(sql("INSERT INTO journal(time, kind, account, amount, `key`, ref, job, user, note, expires, balance_after) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-           {e.time, std::string(to_string(e.kind)), e.account, e.amount, e.key, e.ref, e.job, e.user, e.note,
-            e.expires, e.balance_after}));
-  const auto id = static_cast<std::int64_t>(mysql_insert_id(db_));
+  std::string q = sql("INSERT INTO journal(time, kind, account, amount, `key`, ref, job, user, note, expires, "
+                      "balance_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      {e.time, std::string(to_string(e.kind)), e.account, e.amount, e.key, e.ref, e.job, e.user,
+                       e.note, e.expires, e.balance_after});
+  if (!w.close_lien.empty()) q += sql("; UPDATE liens SET `open` = 0 WHERE `key` = ?", {w.close_lien});
   if (w.insert_lien)
-    exec(sql("INSERT INTO liens(`key`, entry_id, account, amount, expires, `open`) VALUES (?, ?, ?, ?, ?, ?)",
-             {e.key, id, e.account, e.amount, e.expires, w.lien_open ? 1 : 0}));
+    q += sql("; INSERT INTO liens(`key`, entry_id, account, amount, expires, `open`) "
+             "VALUES (?, LAST_INSERT_ID(), ?, ?, ?, ?)",
+             {e.key, e.account, e.amount, e.expires, w.lien_open ? 1 : 0});
   if (w.totals)
-    exec(sql("UPDATE totals SET deposits = ?, charges = ?, refunds = ? WHERE account = ?",
-             {w.totals->deposits, w.totals->charges, w.totals->refunds, w.totals->account}));
+    q += sql("; UPDATE totals SET deposits = ?, charges = ?, refunds = ? WHERE account = ?",
+             {w.totals->deposits, w.totals->charges, w.totals->refunds, w.totals->account});
+  std::int64_t id = 0;
+  rows(q + "; COMMIT", &id);
+  committed_ = true;
   return id;
 }
 
