@@ -151,49 +151,12 @@ namespace {
 std::atomic<TuneState*> g_states{nullptr};
 
 // ------------------------------------------------------------------ the decided-call cache
-// Once a call's key is decided, the same call again (same communicator, collective, datatypes, op,
-// counts, in-place or not) is routed without asking MPI anything (no attribute lookup, no type or
-// op query, no timer): one hash and one compare in a direct-mapped table filled by dispatch().
-// Native calls go straight to the library. The tuner is off under MPI_THREAD_MULTIPLE, so
-// collectives (and this table) are used by one thread at a time.
-// Validity: an entry names the communicator's handle, and delete_attr() drops a communicator's
-// entries when it is freed; datatypes that can be decided non-native are predefined (never
-// freed); ops: only predefined ones are cached (a user op's handle may be reused after
-// MPI_Op_free by a non-commutative one).
-struct FastKey {
-  MPI_Comm comm;
-  const void* type;  // datatype (allgather/alltoall: receive type)
-  const void* aux;   // reductions: the op; allgather/alltoall: the send type
-  int32_t count, scount;
-  uint8_t coll, in_place;
-  bool operator==(const FastKey& o) const {
-    return comm == o.comm && type == o.type && aux == o.aux && count == o.count &&
-           scount == o.scount && coll == o.coll && in_place == o.in_place;
-  }
-};
-struct FastEntry {
-  FastKey key;
-  bool valid;
-  int16_t alg;  // algorithm index; -1: native
-  KeyState* state;  // the key's state (calls are counted there), or nullptr (forced)
-  CommInfo* ci;
-  MPI_Aint extent, sextent;
-};
-constexpr int kFastSlots = 64;
-FastEntry g_fast[kFastSlots];
+// (tuner.hpp: TuneFastKey, TuneFastEntry, the inline lookup)
+using FastKey = TuneFastKey;
+using FastEntry = TuneFastEntry;
+uint64_t g_forced_calls = 0;  // the call counter of forced decisions (not reported)
 MPI_Op g_predefined_ops[16];  // cacheable ops (resolved in tune_after_init)
 
-PC_HOT FastEntry& fast_slot(const FastKey& k) {
-  uint64_t h = reinterpret_cast<uintptr_t>(k.comm) ^ (reinterpret_cast<uintptr_t>(k.type) << 7) ^
-               (static_cast<uint64_t>(static_cast<uint32_t>(k.count)) << 21) ^
-               (static_cast<uint64_t>(k.coll) << 56);
-  h *= 0x9E3779B97F4A7C15ull;
-  return g_fast[h >> 58];  // 64 slots
-}
-PC_HOT FastEntry* fast_find(const FastKey& k) {
-  FastEntry& e = fast_slot(k);
-  return PC_LIKELY(e.valid && e.key == k) ? &e : nullptr;
-}
 bool predefined_op(MPI_Op op) {
   for (MPI_Op p : g_predefined_ops)
     if (p != nullptr && p == op) return true;
@@ -203,18 +166,19 @@ void fast_fill(const FastKey& k, CommInfo* ci, KeyState* s, int alg, const Args&
   if (k.aux != nullptr && (k.coll == kAllreduce || k.coll == kReduce) &&
       !predefined_op(static_cast<MPI_Op>(const_cast<void*>(k.aux))))
     return;
-  FastEntry& e = fast_slot(k);
-  e = FastEntry{k, true, static_cast<int16_t>(alg), s, ci, a.extent, a.sextent};
+  tune_fast_slot(k) = FastEntry{k, static_cast<int16_t>(alg), s ? &s->calls : &g_forced_calls, ci,
+                                a.extent, a.sextent};
 }
 // The application frees comm: its entries go (its handle may come back for another communicator).
 void fast_forget(MPI_Comm comm) {
-  for (FastEntry& e : g_fast)
-    if (e.valid && e.key.comm == comm) e.valid = false;
+  for (FastEntry& e : g_tune_fast)
+    if (e.key.comm == comm) e.key.comm = nullptr;
 }
-// A cached native call: counted in its key, then the library's collective.
+// A cached call that runs native after all (a rooted call with an invalid root): counted, then the
+// library's collective.
 template <typename Native>
-PC_HOT int fast_native(const FastEntry& e, Native native) {
-  if (e.state) e.state->calls++;
+int fast_native(const FastEntry& e, Native native) {
+  ++*e.calls;
   return native();
 }
 
@@ -571,7 +535,7 @@ int dispatch(Coll coll, CommInfo* ci, Args& a, uint64_t bytes, int dtclass, cons
 // A cached decision for a non-native algorithm: its arguments were checked when it was cached.
 template <typename Prepare>
 int fast_run(const FastEntry& e, Args& a, Prepare prepare) {
-  if (e.state) e.state->calls++;
+  ++*e.calls;
   a.ci = e.ci, a.extent = e.extent, a.sextent = e.sextent;
   const int rc = prepare(a);
   return rc == MPI_SUCCESS ? algorithms()[e.alg].run(a) : rc;
@@ -595,14 +559,15 @@ int reduction_class(int count, MPI_Datatype dt, MPI_Op op) {
 }  // namespace
 
 // ------------------------------------------------------------------ tuned entry points
-// Each looks its call up in the decided-call cache first: a native decision costs one hash and one
-// compare before the library's collective.
-int tuned_MPI_Allreduce(decltype(&PMPI_Allreduce) real, const void* sbuf, void* rbuf, int count,
-                        MPI_Datatype dt, MPI_Op op, MPI_Comm comm) {
+// The inline tuned_MPI_* (tuner.hpp) handle cached native decisions; these get every other call,
+// with the cache entry found for it (a cached non-native decision) or nullptr.
+TuneFastEntry g_tune_fast[kTuneFastSlots];
+
+int tuned_slow_MPI_Allreduce(const TuneFastEntry* e, decltype(&PMPI_Allreduce) real,
+                             const void* sbuf, void* rbuf, int count, MPI_Datatype dt, MPI_Op op,
+                             MPI_Comm comm) {
   auto native = [&] { return real(sbuf, rbuf, count, dt, op, comm); };
   const FastKey fk{comm, dt, op, count, 0, kAllreduce, sbuf == MPI_IN_PLACE};
-  const FastEntry* e = fast_find(fk);
-  if (e && e->alg < 0) return fast_native(*e, native);
   Args a{};
   a.sbuf = sbuf, a.rbuf = rbuf, a.count = count, a.dt = dt, a.op = op;
   auto prepare = [&](Args& x) {
@@ -618,12 +583,12 @@ int tuned_MPI_Allreduce(decltype(&PMPI_Allreduce) real, const void* sbuf, void* 
                   prepare);
 }
 
-int tuned_MPI_Reduce(decltype(&PMPI_Reduce) real, const void* sbuf, void* rbuf, int count,
-                     MPI_Datatype dt, MPI_Op op, int root, MPI_Comm comm) {
+int tuned_slow_MPI_Reduce(const TuneFastEntry* e, decltype(&PMPI_Reduce) real, const void* sbuf,
+                          void* rbuf, int count, MPI_Datatype dt, MPI_Op op, int root,
+                          MPI_Comm comm) {
   auto native = [&] { return real(sbuf, rbuf, count, dt, op, root, comm); };
   const FastKey fk{comm, dt, op, count, 0, kReduce, sbuf == MPI_IN_PLACE};
-  const FastEntry* e = fast_find(fk);
-  if (e && (e->alg < 0 || root < 0 || root >= e->ci->size)) return fast_native(*e, native);
+  if (e && (root < 0 || root >= e->ci->size)) return fast_native(*e, native);
   CommInfo* ci = nullptr;
   int c = -1;
   if (!e) {
@@ -652,12 +617,11 @@ int tuned_MPI_Reduce(decltype(&PMPI_Reduce) real, const void* sbuf, void* rbuf, 
   return rc;
 }
 
-int tuned_MPI_Bcast(decltype(&PMPI_Bcast) real, void* buf, int count, MPI_Datatype dt, int root,
-                    MPI_Comm comm) {
+int tuned_slow_MPI_Bcast(const TuneFastEntry* e, decltype(&PMPI_Bcast) real, void* buf, int count,
+                         MPI_Datatype dt, int root, MPI_Comm comm) {
   auto native = [&] { return real(buf, count, dt, root, comm); };
   const FastKey fk{comm, dt, nullptr, count, 0, kBcast, 0};
-  const FastEntry* e = fast_find(fk);
-  if (e && (e->alg < 0 || root < 0 || root >= e->ci->size)) return fast_native(*e, native);
+  if (e && (root < 0 || root >= e->ci->size)) return fast_native(*e, native);
   Args a{};
   a.rbuf = buf, a.count = count, a.dt = dt, a.root = root;
   auto prepare = [](Args&) { return MPI_SUCCESS; };
@@ -669,15 +633,13 @@ int tuned_MPI_Bcast(decltype(&PMPI_Bcast) real, void* buf, int count, MPI_Dataty
   return dispatch(kBcast, ci, a, bytes, kDtBytes, fk, native, prepare);
 }
 
-int tuned_MPI_Allgather(decltype(&PMPI_Allgather) real, const void* sbuf, int scount,
-                        MPI_Datatype stype, void* rbuf, int rcount, MPI_Datatype rtype,
-                        MPI_Comm comm) {
+int tuned_slow_MPI_Allgather(const TuneFastEntry* e, decltype(&PMPI_Allgather) real,
+                             const void* sbuf, int scount, MPI_Datatype stype, void* rbuf,
+                             int rcount, MPI_Datatype rtype, MPI_Comm comm) {
   auto native = [&] { return real(sbuf, scount, stype, rbuf, rcount, rtype, comm); };
   const bool in_place = sbuf == MPI_IN_PLACE;  // then stype and scount are ignored
   const FastKey fk{comm, rtype, in_place ? nullptr : stype, rcount, in_place ? 0 : scount,
                    kAllgather, in_place};
-  const FastEntry* e = fast_find(fk);
-  if (e && e->alg < 0) return fast_native(*e, native);
   Args a{};
   a.rbuf = rbuf, a.count = rcount, a.dt = rtype;
   auto prepare = [&](Args& x) {
@@ -699,14 +661,12 @@ int tuned_MPI_Allgather(decltype(&PMPI_Allgather) real, const void* sbuf, int sc
   return dispatch(kAllgather, ci, a, bytes, kDtBytes, fk, native, prepare);
 }
 
-int tuned_MPI_Alltoall(decltype(&PMPI_Alltoall) real, const void* sbuf, int scount,
-                       MPI_Datatype stype, void* rbuf, int rcount, MPI_Datatype rtype,
-                       MPI_Comm comm) {
+int tuned_slow_MPI_Alltoall(const TuneFastEntry* e, decltype(&PMPI_Alltoall) real,
+                            const void* sbuf, int scount, MPI_Datatype stype, void* rbuf,
+                            int rcount, MPI_Datatype rtype, MPI_Comm comm) {
   auto native = [&] { return real(sbuf, scount, stype, rbuf, rcount, rtype, comm); };
   const bool in_place = sbuf == MPI_IN_PLACE;
   const FastKey fk{comm, rtype, stype, rcount, scount, kAlltoall, in_place};
-  const FastEntry* e = fast_find(fk);
-  if (e && e->alg < 0) return fast_native(*e, native);
   Args a{};
   a.sbuf = sbuf, a.rbuf = rbuf, a.count = rcount, a.dt = rtype, a.scount = scount,
   a.stype = stype;
@@ -721,11 +681,10 @@ int tuned_MPI_Alltoall(decltype(&PMPI_Alltoall) real, const void* sbuf, int scou
   return dispatch(kAlltoall, ci, a, bytes, kDtBytes, fk, native, prepare);
 }
 
-int tuned_MPI_Barrier(decltype(&PMPI_Barrier) real, MPI_Comm comm) {
+int tuned_slow_MPI_Barrier(const TuneFastEntry* e, decltype(&PMPI_Barrier) real,
+                           MPI_Comm comm) {
   auto native = [&] { return real(comm); };
   const FastKey fk{comm, nullptr, nullptr, 0, 0, kBarrier, 0};
-  const FastEntry* e = fast_find(fk);
-  if (e && e->alg < 0) return fast_native(*e, native);
   Args a{};
   auto prepare = [](Args&) { return MPI_SUCCESS; };
   if (e) return fast_run(*e, a, prepare);
