@@ -162,8 +162,13 @@ class MariadbLedger final : public LedgerRules {
   MariadbLedger(const MariadbParams& p, const LedgerOptions& opts)
       : LedgerRules(opts.currency), p_(p), opts_(opts), name_(p.display()) {
     read_password();
-    connect();
-    migrate();
+    try {
+      connect();
+      migrate();
+    } catch (...) {
+      disconnect();  // a constructor that throws runs no destructor
+      throw;
+    }
   }
   ~MariadbLedger() override { disconnect(); }
 
