@@ -374,10 +374,11 @@ void MariadbLedger::connect_once(bool with_database) {
                           p_.socket.empty() ? nullptr : p_.socket.c_str(), CLIENT_MULTI_STATEMENTS))
     throw_db();
   int lock_wait = std::max(1, opts_.busy_timeout_ms / 1000);
-  exec("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'");
-  exec("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-  exec("SET SESSION innodb_lock_wait_timeout = " + std::to_string(lock_wait));
-  if (opts_.read_only) exec("SET SESSION TRANSACTION READ ONLY");
+  // One round trip for the session settings (every CLI call opens a connection).
+  exec("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'; "
+       "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; "
+       "SET SESSION innodb_lock_wait_timeout = " + std::to_string(lock_wait) +
+       (opts_.read_only ? "; SET SESSION TRANSACTION READ ONLY" : ""));
 }
 
 void MariadbLedger::connect() {
