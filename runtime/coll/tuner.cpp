@@ -162,23 +162,40 @@ bool predefined_op(MPI_Op op) {
     if (p != nullptr && p == op) return true;
   return false;
 }
+// Adds the calls an entry counted to its key's counter.
+void fast_flush(FastEntry& e) {
+  if (e.key.comm != nullptr) *e.calls += e.pending;
+  e.pending = 0;
+}
+void fast_flush_all() {
+  for (FastEntry& e : g_tune_fast) fast_flush(e);
+}
 void fast_fill(const FastKey& k, CommInfo* ci, KeyState* s, int alg, const Args& a) {
   if (k.aux != nullptr && (k.coll == kAllreduce || k.coll == kReduce) &&
       !predefined_op(static_cast<MPI_Op>(const_cast<void*>(k.aux))))
     return;
-  tune_fast_slot(k) = FastEntry{k, static_cast<int16_t>(alg), s ? &s->calls : &g_forced_calls, ci,
-                                a.extent, a.sextent};
+  FastEntry& e = tune_fast_slot(k);
+  fast_flush(e);  // the entry it replaces
+  e.key = k;
+  e.alg = static_cast<int16_t>(alg);
+  e.calls = s ? &s->calls : &g_forced_calls;
+  e.ci = ci;
+  e.extent = a.extent;
+  e.sextent = a.sextent;
 }
 // The application frees comm: its entries go (its handle may come back for another communicator).
 void fast_forget(MPI_Comm comm) {
   for (FastEntry& e : g_tune_fast)
-    if (e.key.comm == comm) e.key.comm = nullptr;
+    if (e.key.comm == comm) {
+      fast_flush(e);
+      e.key.comm = nullptr;
+    }
 }
 // A cached call that runs native after all (a rooted call with an invalid root): counted, then the
 // library's collective.
 template <typename Native>
 int fast_native(const FastEntry& e, Native native) {
-  ++*e.calls;
+  ++*e.calls;  // (e.pending is only for the inline path)
   return native();
 }
 
@@ -931,6 +948,7 @@ int local_decisions(pc_tune_decision* out, int cap) {
 void tune_finish() {
   if (!g_tune_on.exchange(false)) return;
   g_finalizing = true;
+  fast_flush_all();  // every call counted in its key (trace, store, profile)
   write_trace();
   int size = 1;
   P.comm_size(g_mpi.comm_world, &size);

@@ -31,9 +31,11 @@ struct TuneFastKey {
            scount == o.scount && coll == o.coll && in_place == o.in_place;
   }
 };
-struct TuneFastEntry {
+// One cache line holds what a native call touches: the key and its call count.
+struct alignas(64) TuneFastEntry {
   TuneFastKey key;
   int16_t alg;        // algorithm index; -1: native
+  uint64_t pending;   // calls counted here, not yet added to *calls (tuner.cpp: fast_flush)
   uint64_t* calls;    // the key's call counter (profile); a sink for forced decisions
   coll::CommInfo* ci;
   MPI_Aint extent, sextent;
@@ -78,7 +80,7 @@ PC_HOT int tuned_MPI_Allreduce(decltype(&PMPI_Allreduce) real, const void* sbuf,
   TuneFastEntry* e =
       tune_fast_find({comm, dt, op, count, 0, coll::kAllreduce, sbuf == MPI_IN_PLACE});
   if (PC_LIKELY(e && e->alg < 0)) {
-    ++*e->calls;
+    e->pending++;
     return real(sbuf, rbuf, count, dt, op, comm);
   }
   return tuned_slow_MPI_Allreduce(e, real, sbuf, rbuf, count, dt, op, comm);
@@ -87,7 +89,7 @@ PC_HOT int tuned_MPI_Bcast(decltype(&PMPI_Bcast) real, void* buf, int count, MPI
                            int root, MPI_Comm comm) {
   TuneFastEntry* e = tune_fast_find({comm, dt, nullptr, count, 0, coll::kBcast, 0});
   if (PC_LIKELY(e && e->alg < 0)) {
-    ++*e->calls;
+    e->pending++;
     return real(buf, count, dt, root, comm);
   }
   return tuned_slow_MPI_Bcast(e, real, buf, count, dt, root, comm);
@@ -99,7 +101,7 @@ PC_HOT int tuned_MPI_Allgather(decltype(&PMPI_Allgather) real, const void* sbuf,
   TuneFastEntry* e = tune_fast_find({comm, rtype, in_place ? nullptr : stype, rcount,
                                      in_place ? 0 : scount, coll::kAllgather, in_place});
   if (PC_LIKELY(e && e->alg < 0)) {
-    ++*e->calls;
+    e->pending++;
     return real(sbuf, scount, stype, rbuf, rcount, rtype, comm);
   }
   return tuned_slow_MPI_Allgather(e, real, sbuf, scount, stype, rbuf, rcount, rtype, comm);
@@ -110,7 +112,7 @@ PC_HOT int tuned_MPI_Alltoall(decltype(&PMPI_Alltoall) real, const void* sbuf, i
   TuneFastEntry* e = tune_fast_find(
       {comm, rtype, stype, rcount, scount, coll::kAlltoall, sbuf == MPI_IN_PLACE});
   if (PC_LIKELY(e && e->alg < 0)) {
-    ++*e->calls;
+    e->pending++;
     return real(sbuf, scount, stype, rbuf, rcount, rtype, comm);
   }
   return tuned_slow_MPI_Alltoall(e, real, sbuf, scount, stype, rbuf, rcount, rtype, comm);
@@ -119,7 +121,7 @@ PC_HOT int tuned_MPI_Reduce(decltype(&PMPI_Reduce) real, const void* sbuf, void*
                             MPI_Datatype dt, MPI_Op op, int root, MPI_Comm comm) {
   TuneFastEntry* e = tune_fast_find({comm, dt, op, count, 0, coll::kReduce, sbuf == MPI_IN_PLACE});
   if (PC_LIKELY(e && e->alg < 0)) {
-    ++*e->calls;
+    e->pending++;
     return real(sbuf, rbuf, count, dt, op, root, comm);
   }
   return tuned_slow_MPI_Reduce(e, real, sbuf, rbuf, count, dt, op, root, comm);
@@ -127,7 +129,7 @@ PC_HOT int tuned_MPI_Reduce(decltype(&PMPI_Reduce) real, const void* sbuf, void*
 PC_HOT int tuned_MPI_Barrier(decltype(&PMPI_Barrier) real, MPI_Comm comm) {
   TuneFastEntry* e = tune_fast_find({comm, nullptr, nullptr, 0, 0, coll::kBarrier, 0});
   if (PC_LIKELY(e && e->alg < 0)) {
-    ++*e->calls;
+    e->pending++;
     return real(comm);
   }
   return tuned_slow_MPI_Barrier(e, real, comm);
