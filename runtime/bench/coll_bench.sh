@@ -6,7 +6,7 @@
 # interleaved REPS times (order rotated per repetition); each cell is the median over the REPS runs.
 # Usage: coll_bench.sh [--json FILE] SWEEP_PROGRAM
 #   env: PC_RT (libparacloud_rt.so, required), MPIRUN (default mpirun), NP (default: nproc, >= 2),
-#        ITERS (calls per size, default 100), REPS (default 3), MAX_BYTES (default 16777216),
+#        ITERS (calls per size, default 100; coll_sweep runs ITERS x 8192/bytes below 8 KiB), REPS (default 3), MAX_BYTES (default 16777216),
 #        JSON (same as --json); PARACLOUD_TUNE_MARGIN/_BUDGET/_ROUNDS are passed to the tuned runs.
 set -u
 
@@ -81,10 +81,10 @@ launch() {
 }
 pre=(LD_PRELOAD="$PC_RT" PARACLOUD_TUNE_SITE_DIR="$work/no-site-store" ${knobs[@]+"${knobs[@]}"})
 
-echo "coll_bench: -np $np on $(uname -n) ($cores cores), $iters calls per size, $reps repetitions, 8 B .. $max B"
+echo "coll_bench: -np $np on $(uname -n) ($cores cores), $iters calls per size (x 8192/bytes below 8 KiB), $reps repetitions, 8 B .. $max B"
 echo "coll_bench: $("$MPIRUN" --version 2>/dev/null | head -1); btl $OMPI_MCA_btl${knobs[*]+; ${knobs[*]}}"
 # Probe: the algorithms the tuner may choose at this rank count (its candidates, one call per size).
-launch probe "-i 1" "${pre[@]}" PARACLOUD_TUNE=auto PARACLOUD_TUNE_DIR="$work/store.probe" \
+launch probe "-i 1 -s 0" "${pre[@]}" PARACLOUD_TUNE=auto PARACLOUD_TUNE_DIR="$work/store.probe" \
   PARACLOUD_PROFILE="$work/probe.json"
 mapfile -t fixed < <(python3 - "$work/probe.json" <<'PY'
 # Fixed run k forces, for each collective, its k-th candidate (native first, then by name).
@@ -194,7 +194,7 @@ for r in range(reps):
         e["auto2_explore_calls"] += d["explore_calls"]
 
 print(f"""
-Columns (us per call; each run: mean of the last {iters - iters // 2} of {iters} calls, max over ranks;
+Columns (us per call; each run: mean of the last half of {iters} calls (x 8192/bytes below 8 KiB), max over ranks;
 each cell: the median of {reps} run(s)):
   default      Open MPI's own choice, NO preload (LD_PRELOAD unset)
   profile      preload, PARACLOUD_TUNE=profile: interception + profiling, no tuner

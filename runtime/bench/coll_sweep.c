@@ -1,11 +1,14 @@
 /* coll_sweep: latency of MPI_Allreduce, MPI_Bcast, MPI_Allgather, MPI_Alltoall, MPI_Reduce
  * (doubles, sum) and MPI_Barrier per message size, 8 B .. MAX bytes in powers of 4 (powers of 2
- * with -2), MAX itself always included. Each size runs ITERS calls; the reported time is the mean
- * of the last half (the tuner explores in the first calls), max over ranks, in microseconds. Under
+ * with -2), MAX itself always included. Each size runs ITERS calls, more for small sizes: ITERS x
+ * SCALE/bytes when that is larger (default SCALE 8192: an 8 B call runs 1024 x ITERS times, so that
+ * sub-microsecond latencies are averaged over ~10 ms, not ~10 us; -s 0 turns the scaling off); the
+ * reported time is the mean of the last half (the tuner explores in the first calls), max over
+ * ranks, in microseconds. Under
  * PARACLOUD_TUNE=auto the runtime tunes every (collective, size) key: this is also the sweep
  * `paracloud tune bench` runs (runtime/bench/coll_bench.sh compares configurations with it).
  * Output: one comment line, then "COLLECTIVE BYTES US" per size (barrier: BYTES 0).
- *   coll_sweep [-i ITERS] [-m MAX_BYTES] [-c allreduce,bcast,...] [-2] */
+ *   coll_sweep [-i ITERS] [-s SCALE] [-m MAX_BYTES] [-c allreduce,bcast,...] [-2] */
 #include <errno.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -70,13 +73,15 @@ static void run(int c, void *a, void *b, int count, int p) {
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   int rank, p, iters = 40, step = 4, opt;
-  long max = 16L << 20;
+  long max = 16L << 20, scale = 8192;
   char colls[256] = "allreduce,bcast,allgather,alltoall,reduce,barrier";
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &p);
-  while ((opt = getopt(argc, argv, "i:m:c:2")) != -1) {
+  while ((opt = getopt(argc, argv, "i:s:m:c:2")) != -1) {
     if (opt == 'i')
       iters = (int)number("i", optarg, 1, 1000000, rank);
+    else if (opt == 's')
+      scale = number("s", optarg, 0, 1L << 30, rank);
     else if (opt == 'm')
       max = number("m", optarg, 8, 1L << 30, rank);
     else if (opt == 'c')
@@ -86,7 +91,7 @@ int main(int argc, char **argv) {
     else {
       if (rank == 0)
         fprintf(stderr,
-                "usage: coll_sweep [-i ITERS] [-m MAX_BYTES] [-c "
+                "usage: coll_sweep [-i ITERS] [-s SCALE] [-m MAX_BYTES] [-c "
                 "allreduce,bcast,allgather,alltoall,reduce,barrier] [-2]\n");
       MPI_Finalize();
       return 2;
@@ -108,21 +113,25 @@ int main(int argc, char **argv) {
   double *a = malloc(cap), *b = malloc(cap);
   for (size_t i = 0; i < cap / sizeof(double); i++) a[i] = rank + 1, b[i] = 0;
   if (rank == 0)
-    printf("# coll_sweep: %d ranks, %d calls per size, mean of the last %d, max over ranks (us)\n",
-           p, iters, iters - iters / 2);
+    printf("# coll_sweep: %d ranks, %d calls per size (x %ld/bytes when larger), mean of the last "
+           "half, max over ranks (us)\n",
+           p, iters, scale);
   for (int c = 0; c < 6; c++) {
     if (!listed(colls, names[c])) continue;
     for (long bytes = 8; bytes <= max;
          bytes = bytes * step > max && bytes < max ? max : bytes * step) {
       if (c == 5 && bytes > 8) break;
       int count = (int)(bytes / 8);
+      /* The same number of calls on every rank (it depends on the size only). */
+      long n = scale / bytes > 1 ? (long)iters * (scale / bytes) : iters;
+      if (n > 100000000L) n = 100000000L;
       double t = 0;
-      for (int it = 0; it < iters; it++) {
+      for (long it = 0; it < n; it++) {
         double t0 = MPI_Wtime();
         run(c, a, b, count, p);
-        if (it >= iters / 2) t += MPI_Wtime() - t0;
+        if (it >= n / 2) t += MPI_Wtime() - t0;
       }
-      t /= iters - iters / 2;
+      t /= (double)(n - n / 2);
       double tmax = 0;
       PMPI_Allreduce(&t, &tmax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
       if (rank == 0) {
