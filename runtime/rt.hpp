@@ -125,7 +125,12 @@ uint64_t mono_ns();
 // The first kWarmupCalls calls of each kind are always timed, so rare expensive calls (MPI_Init,
 // MPI_File_open) are measured exactly.
 constexpr uint32_t kSampleEvery = 16;
-constexpr uint64_t kAlwaysTimeTicks = 2000;
+// (Instruction-count measurements under valgrind, where every call is slow, build with
+// -DPC_ALWAYS_TIME_TICKS=<huge> to see the sampled steady state.)
+#ifndef PC_ALWAYS_TIME_TICKS
+#define PC_ALWAYS_TIME_TICKS 2000
+#endif
+constexpr uint64_t kAlwaysTimeTicks = PC_ALWAYS_TIME_TICKS;
 constexpr uint64_t kWarmupCalls = 8;
 
 // ------------------------------------------------------------------ probes
