@@ -124,6 +124,62 @@ def fn_type(ret, types):
 
 
 # ---------------------------------------------------------------- C wrappers
+def c_wrapper_tuned(e):
+    """For a `tune` entry. While the tuner is on, a call whose decided-call cache entry is stamped
+    for this thread is recorded through the entry (coll/tuner.hpp: tune_rec_ready, tune_rec_begin,
+    tune_rec_end); every other call goes to probed_X (out of line: the recorded path stays short),
+    which records it with the probes, calls tuned_X and, after a successful call, stamps the entry
+    (tune_fast_stamp). While the tuner is off: the probes around the library call, inline."""
+    layer = f"kLayer{e.layer.capitalize()}"
+    args = e.call_args()
+    types = [a.ctype for a in e.args]
+    real_name = "P" + e.name
+    key = f"tune_key_{e.name}({args})"
+    bytes_expr = e.attrs.get("bytes")
+    bytes_code = f"ok ? static_cast<uint64_t>({bytes_expr}) : 0" if bytes_expr else "0"
+    comm_code = f"ok ? comm_size({e.attrs['comm']}) : -1"
+    real_param = fn_type(e.ret, types).replace("(*)", "(*real)")
+    return "\n".join([
+        f"// {e.name} while the tuner is on, recorded with the probes.",
+        f"static __attribute__((noinline)) {e.ret} probed_{e.name}({real_param}, TuneFastEntry* e, {e.params()}) {{",
+        "  const uint32_t fills = tune_fills();",
+        f"  const Probe p = probe_begin({cid(e.name)});",
+        f"  const {e.ret} rc = tuned_{e.name}(e, real, {args});",
+        "  const uint64_t t1 = probe_clock(p);",
+        "  const bool ok = rc == MPI_SUCCESS;",
+        f"  const uint64_t bytes = {bytes_code};",
+        f"  const int csize = {comm_code};",
+        "  probe_end(p, t1, ok, bytes, csize, false);",
+        "  if (ok && tune_stamp_wanted(e, fills))",
+        f"    tune_fast_stamp({key}, p.b, {cid(e.name)}, bytes, csize);",
+        "  return rc;",
+        "}",
+        "",
+        f"PC_EXPORT {e.ret} {e.name}({e.params()}) {{",
+        f"  using fn_t = {fn_type(e.ret, types)};",
+        "  static std::atomic<fn_t> slot{nullptr};",
+        f'  const fn_t real = resolve(slot, "{real_name}");',
+        f'  if (PC_UNLIKELY(!real)) return missing_mpi("{real_name}");',
+        f"  if (!live({layer})) return PC_UNLIKELY(tune_on()) ? tuned_{e.name}(real, {args}) : real({args});",
+        "  if (tune_on()) {",
+        "    ThreadBlock* const b = thread_block();",
+        f"    TuneFastEntry* const e = tune_fast_find({key});",
+        f"    if (PC_LIKELY(tune_rec_ready(e, b, {cid(e.name)}))) {{",
+        "      const TuneRecClock c = tune_rec_begin(b);",
+        f"      return tune_rec_end(*e, b, {cid(e.name)}, false, c, real({args}));",
+        "    }",
+        f"    return probed_{e.name}(real, e, {args});",
+        "  }",
+        f"  const Probe p = probe_begin({cid(e.name)});",
+        f"  const {e.ret} rc = real({args});",
+        "  const uint64_t t1 = probe_clock(p);",
+        "  const bool ok = rc == MPI_SUCCESS;",
+        f"  probe_end(p, t1, ok, {bytes_code}, {comm_code}, false);",
+        "  return rc;",
+        "}",
+    ])
+
+
 def c_wrapper(e):
     layer = f"kLayer{e.layer.capitalize()}"
     args = e.call_args()
@@ -138,10 +194,7 @@ def c_wrapper(e):
         f'  const fn_t real = resolve(slot, "{real_name}");',
         f'  if (PC_UNLIKELY(!real)) return {missing}("{real_name}");',
     ]
-    # tune: the collective tuner (coll/tuner.hpp, PARACLOUD_TUNE=auto) may run its own algorithm.
-    call = f"real({args})"
-    if "tune" in e.attrs:
-        call = f"(PC_UNLIKELY(tune_on()) ? tuned_{e.name}(real, {args}) : real({args}))"
+    call = f"real({args})"  # (`tune` entries: c_wrapper_tuned)
     session = e.attrs.get("session")
     if session == "finalize":
         body += [
@@ -277,6 +330,38 @@ def fortran_tuned(e):
     ])
 
 
+def fortran_rec(e):
+    """For a `tune` entry: the Fortran call recorded through its cache entry (as the C wrapper
+    does, see c_wrapper_tuned) when tune_rec_ready(); false (nothing called) otherwise. And the stamp of
+    a successful probed Fortran call. Both convert the arguments as fortran_tuned does."""
+    params, _ = fortran_params(e)
+    decl = [f"{t}f_{n}" for t, n, _ in params]
+    conv = [f"  const auto {a.name} = {fortran_to_c(a)};" for _, _, a in params]
+    args = e.call_args()
+    real_name = "P" + e.name
+    return "\n".join([
+        f"// Fortran callers of {e.name} while the tuner is on: recorded through the cache entry.",
+        f"static bool fortran_rec_{e.name}({', '.join(decl + ['MPI_Fint *ierr'])}) {{",
+        f"  using fn_t = {fn_type(e.ret, [a.ctype for a in e.args])};",
+        "  static std::atomic<fn_t> slot{nullptr};",
+        f'  const fn_t real = resolve(slot, "{real_name}");',
+        "  if (PC_UNLIKELY(!real)) return false;",
+        "  ThreadBlock* const b = thread_block();",
+    ] + conv + [
+        f"  TuneFastEntry* const e = tune_fast_find(tune_key_{e.name}({args}));",
+        f"  if (!tune_rec_ready(e, b, {cid(e.name)})) return false;",
+        "  const TuneRecClock c = tune_rec_begin(b);",
+        f"  const int rc = tune_rec_end(*e, b, {cid(e.name)}, true, c, real({args}));",
+        "  if (ierr) *ierr = rc;",
+        "  return true;",
+        "}",
+        f"static void fortran_stamp_{e.name}({', '.join(decl + ['ThreadBlock *b', 'uint64_t bytes', 'int csize'])}) {{",
+    ] + conv + [
+        f"  tune_fast_stamp(tune_key_{e.name}({args}), b, {cid(e.name)}, bytes, csize);",
+        "}",
+    ])
+
+
 def f_wrapper(e, symbol):
     params, hidden = fortran_params(e)
     decl = [f"{t}f_{n}" for t, n, _ in params] + ["MPI_Fint *ierr"] + [f"size_t {h}" for h in hidden]
@@ -314,6 +399,10 @@ def f_wrapper(e, symbol):
                  "  }"]
     else:
         body += [f"  if (!live(kLayer{e.layer.capitalize()})) {{ {target}({fwd_user}); return; }}"]
+    if "tune" in e.attrs:
+        body += [f"  if (target != real && fortran_rec_{e.name}({', '.join(fwd + ['ierr'])})) return;"]
+    if "tune" in e.attrs:
+        body += ["  const uint32_t fills = tune_fills();"]
     body += [
              "  MPI_Fint rc = MPI_SUCCESS;",
              f"  const Probe p = probe_begin({cid(e.name)});",
@@ -336,7 +425,12 @@ def f_wrapper(e, symbol):
             body += [f"    bytes = static_cast<uint64_t>({e.attrs['bytes']});"]
         if "comm" in e.attrs:
             body += [f"    csize = comm_size({e.attrs['comm']});"]
-        body += ["  }", "  probe_end(p, t1, ok, bytes, csize, true);", "}"]
+        body += ["  }", "  probe_end(p, t1, ok, bytes, csize, true);"]
+        if "tune" in e.attrs:
+            # Only after a call that filled an entry (see tune_stamp_wanted).
+            body += ["  if (ok && target != real && tune_fills() != fills)",
+                     f"    fortran_stamp_{e.name}({', '.join(fwd + ['p.b', 'bytes', 'csize'])});"]
+        body += ["}"]
     else:
         body += ["  probe_end(p, t1, ok, 0, -1, true);", "}"]
     return "\n".join(body)
@@ -390,10 +484,11 @@ def main(argv):
             if e.manual:
                 continue
             if e.is_mpi:
-                mpi_code.append(c_wrapper(e))
+                mpi_code.append(c_wrapper_tuned(e) if "tune" in e.attrs else c_wrapper(e))
                 if e.attrs.get("fortran") != "no":
                     if "tune" in e.attrs:
                         mpi_code.append(fortran_tuned(e))
+                        mpi_code.append(fortran_rec(e))
                     lower = e.name.lower()
                     mpi_code.append(f_wrapper(e, lower + "_"))
                     mpi_code.append(f_wrapper(e, lower + "_f08_"))

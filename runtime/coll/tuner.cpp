@@ -15,6 +15,7 @@
 namespace pc {
 
 std::atomic<bool> g_tune_on{false};
+std::atomic<uint32_t> g_tune_fills{0};
 
 using namespace coll;
 
@@ -162,10 +163,25 @@ bool predefined_op(MPI_Op op) {
     if (p != nullptr && p == op) return true;
   return false;
 }
-// Adds the calls an entry counted to its key's counter.
+// Adds the calls an entry counted to its key's counter and the calls it recorded to its owner's
+// CallStats (what probe_end would have added for each of them), and unstamps it.
 void fast_flush(FastEntry& e) {
-  if (e.key.comm != nullptr) *e.calls += e.pending;
-  e.pending = 0;
+  const uint64_t n = e.rec;
+  if (e.calls != nullptr) *e.calls += e.pending + n;
+  if (e.owner != nullptr && n != 0) {
+    CallStats& s = e.owner->calls[e.id];
+    s.count.add(n);
+    s.fortran.add(e.rec_f);
+    s.bytes.add(n * e.bytes);
+    s.hist[size_bin(e.bytes)].add(n);
+    if (e.csize >= 0) {
+      const int c = comm_class(e.csize);
+      s.comm_count[c].add(n);
+      s.comm_bytes[c].add(n * e.bytes);
+    }
+  }
+  e.pending = e.rec = e.rec_f = 0;
+  e.owner = nullptr;
 }
 void fast_flush_all() {
   for (FastEntry& e : g_tune_fast) fast_flush(e);
@@ -176,6 +192,7 @@ void fast_fill(const FastKey& k, CommInfo* ci, KeyState* s, int alg, const Args&
     return;
   FastEntry& e = tune_fast_slot(k);
   fast_flush(e);  // the entry it replaces
+  g_tune_fills.store(g_tune_fills.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   e.key = k;
   e.alg = static_cast<int16_t>(alg);
   e.calls = s ? &s->calls : &g_forced_calls;
@@ -191,6 +208,30 @@ void fast_forget(MPI_Comm comm) {
       e.key.comm = nullptr;
     }
 }
+}  // namespace
+
+void tune_fast_stamp(const TuneFastKey& k, ThreadBlock* b, CallId id, uint64_t bytes, int csize) {
+  FastEntry& e = tune_fast_slot(k);
+  if (!(e.key == k) || e.alg >= 0 || e.owner != nullptr) return;
+  e.owner = b;
+  e.id = static_cast<uint16_t>(id);
+  e.bytes = bytes;
+  e.csize = csize;
+  e.rec = e.rec_f = 0;
+}
+
+void tune_rec_time(ThreadBlock* b, CallId id, uint64_t dt) {
+  CallStats& s = b->calls[id];
+  s.timed.add(1);
+  s.raw_ticks.add(dt);
+  s.est_ticks.add(dt * kSampleEvery);
+  if (b->depth == 0) b->outer_ticks[kLayerMpi].add(dt * kSampleEvery);
+  const uint64_t timed = s.timed.get();
+  s.sampled.store(timed >= kWarmupCalls && s.raw_ticks.get() <= kAlwaysTimeTicks * timed,
+                  std::memory_order_relaxed);
+}
+
+namespace {
 // A cached call that runs native after all (a rooted call with an invalid root): counted, then the
 // library's collective.
 template <typename Native>
