@@ -5,6 +5,7 @@ Usage: check_profile.py PROFILE --np N [checks...]
   --expect NAME=EXPR        total count of call NAME over all ranks == EXPR (n = ranks); 0 = absent
   --exact LAYER             every call of LAYER in the profile is named by an --expect
   --bytes NAME=EXPR         total payload bytes of call NAME == EXPR
+  --errors NAME=EXPR        total failed calls of NAME == EXPR
   --hist NAME=BYTES:EXPR    calls of NAME in the size bin holding BYTES == EXPR
   --comm NAME=SIZE:EXPR     calls of NAME on communicators of SIZE ranks == EXPR
   --fortran                 every expected call with a nonzero count came through Fortran
@@ -26,7 +27,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("profile")
     ap.add_argument("--np", type=int, required=True)
-    for opt in ("expect", "exact", "bytes", "hist", "comm", "layer", "layer_min", "field"):
+    for opt in ("expect", "exact", "bytes", "errors", "hist", "comm", "layer", "layer_min", "field"):
         ap.add_argument("--" + opt.replace("_", "-"), action="append", default=[])
     ap.add_argument("--fortran", action="store_true")
     a = ap.parse_args()
@@ -66,6 +67,10 @@ def main():
         name, expr = e.split("=", 1)
         got = calls[name]["bytes"]["sum"] if name in calls else 0
         check(got == ev(expr), f"{name}: bytes {got} != {ev(expr)}")
+    for e in a.errors:
+        name, expr = e.split("=", 1)
+        got = calls[name]["errors"] if name in calls else 0
+        check(got == ev(expr), f"{name}: errors {got} != {ev(expr)}")
     for e in a.hist:
         name, rest = e.split("=", 1)
         nbytes, expr = rest.split(":", 1)

@@ -13,6 +13,11 @@
  *                               then prints the Fortran handle of a new MPI_Comm_dup: it tells how
  *                               many communicators were created before (by the tuner)
  *   coll_check threads COUNT    as fp, under MPI_Init_thread(MPI_THREAD_MULTIPLE)
+ *   coll_check record ITERS     steady-state profile accounting: ITERS 8 B allreduces on
+ *                               MPI_COMM_WORLD; ITERS/2 8 B allreduces on a dup, freed, then
+ *                               ITERS/2 4 B allreduces on a new dup (Open MPI may reuse the handle);
+ *                               ITERS 4 B allreduces on MPI_COMM_SELF; ITERS 8 B bcasts with 3
+ *                               failing ones (invalid root, MPI_ERRORS_RETURN) among them
  * Exit status 0 when every check passed; failures are printed by the rank that saw them. */
 #include <mpi.h>
 #include <stdio.h>
@@ -279,6 +284,45 @@ static int loop(MPI_Comm comm, int iters, MPI_Op user) {
   return distinct;
 }
 
+/* coll_check record ITERS (see the top). Every result is checked (once per loop: the last call). */
+static void record(int iters) {
+  int rank, p;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &p);
+  double x = rank + 1, y = 0;
+  int xi = rank + 1, yi = 0;
+  const double want = p * (p + 1) / 2.0;
+  for (int i = 0; i < iters; i++) MPI_Allreduce(&x, &y, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  g_checks++;
+  if (y != want) fail(MPI_COMM_WORLD, "record world allreduce", 1, 0, y, want);
+  MPI_Comm c;
+  MPI_Comm_dup(MPI_COMM_WORLD, &c);
+  y = 0;
+  for (int i = 0; i < iters / 2; i++) MPI_Allreduce(&x, &y, 1, MPI_DOUBLE, MPI_SUM, c);
+  g_checks++;
+  if (y != want) fail(c, "record dup allreduce", 1, 0, y, want);
+  MPI_Comm_free(&c);
+  MPI_Comm_dup(MPI_COMM_WORLD, &c);
+  for (int i = 0; i < iters / 2; i++) MPI_Allreduce(&xi, &yi, 1, MPI_INT, MPI_SUM, c);
+  g_checks++;
+  if (yi != (int)want) fail(c, "record second dup allreduce", 1, 0, yi, want);
+  MPI_Comm_free(&c);
+  for (int i = 0; i < iters; i++) MPI_Allreduce(&xi, &yi, 1, MPI_INT, MPI_SUM, MPI_COMM_SELF);
+  g_checks++;
+  if (yi != rank + 1) fail(MPI_COMM_SELF, "record self allreduce", 1, 0, yi, rank + 1);
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  int errors = 0;
+  for (int i = 0; i < iters; i++) {
+    x = rank == 0 ? i : -1;
+    MPI_Bcast(&x, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    if (x != i) fail(MPI_COMM_WORLD, "record bcast", 1, 0, x, i);
+    if (i % (iters / 3 + 1) == 7) errors += MPI_Bcast(&x, 1, MPI_DOUBLE, p, MPI_COMM_WORLD) != MPI_SUCCESS;
+  }
+  g_checks++;
+  if (errors != 3) fail(MPI_COMM_WORLD, "record bcast errors", 1, 0, errors, 3);
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+}
+
 int main(int argc, char **argv) {
   int provided = 0;
   if (argc > 1 && !strcmp(argv[1], "threads"))
@@ -339,6 +383,8 @@ int main(int argc, char **argv) {
       loop(sub, argc > 2 ? atoi(argv[2]) : 50, user);
       MPI_Comm_free(&sub);
     }
+  } else if (!strcmp(mode, "record")) {
+    record(argc > 2 ? atoi(argv[2]) : 100000);
   } else if (!strcmp(mode, "handles")) {
     int x[2] = {rank, 1}, y[2 * 64];
     for (int i = 0; i < 100; i++) {
