@@ -124,6 +124,19 @@ program coll_fortran
   call expect('fp reduce', ierr, rank /= 0 .or. all(b(1:nfp) == [(np * i + np * (np - 1) / 2, i = 1, nfp)]))
   call print_fp('reduce')
 
+  ! A loop of small calls: once a call kind is sampled and its call decided native (explored, or
+  ! forced: barrier:native in one configuration of test_coll_fortran.sh), the tuner records the
+  ! calls in its decided-call cache entry (Fortran counted apart) instead of the probes; the profile
+  ! must count every one (counts_ok in test_coll_fortran.sh: count and fortran_calls).
+  a(1:2) = [rank, 1]
+  do i = 1, 2000
+    call MPI_Allreduce(BUF(a), BUF(b), 2, MPI_INTEGER, MPI_SUM, MPI_COMM_WORLD, ierr)
+    call MPI_Barrier(MPI_COMM_WORLD, ierr)
+  end do
+  made(kAllreduce) = made(kAllreduce) + 2000
+  made(kBarrier) = made(kBarrier) + 2000
+  call expect('small allreduce loop', ierr, b(1) == np * (np - 1) / 2 .and. b(2) == np)
+
   ! Reversed rank order: a wrong communicator conversion gives wrong roots and blocks.
   call MPI_Comm_split(MPI_COMM_WORLD, 0, np - rank, rev, ierr)
   do it = 1, iters
