@@ -220,12 +220,12 @@ void tune_fast_stamp(const TuneFastKey& k, ThreadBlock* b, CallId id, uint64_t b
   e.rec = e.rec_f = 0;
 }
 
-void tune_rec_time(ThreadBlock* b, CallId id, uint64_t dt) {
+void tune_rec_time(ThreadBlock* b, CallId id, uint64_t dt, uint32_t weight) {
   CallStats& s = b->calls[id];
   s.timed.add(1);
   s.raw_ticks.add(dt);
-  s.est_ticks.add(dt * kSampleEvery);
-  if (b->depth == 0) b->outer_ticks[kLayerMpi].add(dt * kSampleEvery);
+  s.est_ticks.add(dt * weight);
+  if (b->depth == 0) b->outer_ticks[kLayerMpi].add(dt * weight);
   const uint64_t timed = s.timed.get();
   s.sampled.store(timed >= kWarmupCalls && s.raw_ticks.get() <= kAlwaysTimeTicks * timed,
                   std::memory_order_relaxed);

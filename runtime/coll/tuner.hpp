@@ -213,12 +213,13 @@ PC_HOT int tuned_MPI_Barrier(decltype(&PMPI_Barrier) real, MPI_Comm comm) {
 // ------------------------------------------------------------------ profile recording in the entry
 // The generated wrapper of a tuned collective (gen_wrappers.py) records a call through its cache
 // entry instead of probe_begin/probe_end when tune_rec_ready(): the entry is stamped for this
-// thread (so for a native decision of this call kind, see tune_fast_stamp), the call is outermost
-// (depth 0: its time is outer time) and its kind is past the warm-up (probe_begin's `sampled`: 1
-// call in kSampleEvery is timed, drawn from the thread's generator as probe_begin draws it). The
-// result is what the probes record: the same depth bookkeeping around the call, the timing and
-// estimator of probe_end for the timed calls (written at once: they decide `sampled`), failed calls
-// as errors at once; successful calls are counted in the entry and added at the next flush.
+// thread (so for a native decision of this call kind, see tune_fast_stamp) and the call is
+// outermost (depth 0: its time is outer time). The result is what the probes record: the same
+// depth bookkeeping around the call, the same choice of timed calls (every call until the kind is
+// `sampled`, then 1 in kSampleEvery drawn from the thread's generator as probe_begin draws it), the
+// timing and estimator of probe_end for the timed calls (written at once: they decide `sampled`),
+// failed calls as errors at once; successful calls are counted in the entry and added to the
+// thread's CallStats at the next flush.
 // Under MPI_THREAD_SERIALIZED other threads may call collectives too: their calls do not match the
 // entry's owner and take the probes.
 // Stamps the entry of key k (if it holds a native decision and is not stamped yet) for thread b's
@@ -234,9 +235,8 @@ PC_HOT bool tune_stamp_wanted(const TuneFastEntry* e, uint32_t fills) {
   return e != nullptr ? e->owner == nullptr && e->alg < 0 : tune_fills() != fills;
 }
 // (owner is set only on native entries and cleared whenever the entry is refilled.)
-PC_HOT bool tune_rec_ready(const TuneFastEntry* e, const ThreadBlock* b, CallId id) {
-  return e != nullptr && e->owner == b && b->depth == 0 &&
-         b->calls[id].sampled.load(std::memory_order_relaxed);
+PC_HOT bool tune_rec_ready(const TuneFastEntry* e, const ThreadBlock* b) {
+  return e != nullptr && e->owner == b && b->depth == 0;
 }
 PC_HOT void tune_rec_count(TuneFastEntry& e, ThreadBlock* b, CallId id, bool fortran, int rc) {
   if (PC_LIKELY(rc == MPI_SUCCESS)) {
@@ -247,31 +247,36 @@ PC_HOT void tune_rec_count(TuneFastEntry& e, ThreadBlock* b, CallId id, bool for
     e.pending++;  // the tuner's count of the key: every call
   }
 }
-// Around the library call: tune_rec_begin (probe_begin's draw and depth bookkeeping, the clock
-// when this call is timed), then tune_rec_end (probe_clock, probe_end).
+// Around the library call: tune_rec_begin (probe_begin: the clock when this call is timed, with
+// its weight, drawn as probe_begin draws it; the depth bookkeeping), then tune_rec_end
+// (probe_clock, probe_end).
 struct TuneRecClock {
   uint64_t t0;
-  bool timed;
+  uint32_t weight;  // 0: not timed; else 1/p
 };
-PC_HOT TuneRecClock tune_rec_begin(ThreadBlock* b) {
-  uint32_t x = b->rng;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  b->rng = x;
+PC_HOT TuneRecClock tune_rec_begin(ThreadBlock* b, CallId id) {
+  TuneRecClock c{0, 1};
+  if (b->calls[id].sampled.load(std::memory_order_relaxed)) {
+    uint32_t x = b->rng;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    b->rng = x;
+    c.weight = (x & (kSampleEvery - 1)) == 0 ? kSampleEvery : 0;
+  }
   b->depth++;
   b->mpi_depth++;
-  if (PC_UNLIKELY((x & (kSampleEvery - 1)) == 0)) return {now_ticks(), true};
-  return {0, false};
+  if (c.weight) c.t0 = now_ticks();
+  return c;
 }
-// A timed call's duration dt, weighted kSampleEvery (probe_end's timing part; tuner.cpp).
-void tune_rec_time(ThreadBlock* b, CallId id, uint64_t dt);
+// A timed call's duration dt with its weight (probe_end's timing part; tuner.cpp).
+void tune_rec_time(ThreadBlock* b, CallId id, uint64_t dt, uint32_t weight);
 PC_HOT int tune_rec_end(TuneFastEntry& e, ThreadBlock* b, CallId id, bool fortran,
                         TuneRecClock c, int rc) {
-  const uint64_t t1 = c.timed ? now_ticks() : 0;
+  const uint64_t t1 = c.weight ? now_ticks() : 0;
   b->depth--;
   b->mpi_depth--;
-  if (PC_UNLIKELY(c.timed)) tune_rec_time(b, id, t1 - c.t0);
+  if (c.weight) tune_rec_time(b, id, t1 - c.t0, c.weight);
   tune_rec_count(e, b, id, fortran, rc);
   return rc;
 }
