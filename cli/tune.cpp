@@ -256,8 +256,9 @@ void cmd_bench(Context& ctx, const TuneArgs& a) {
     for (const std::string& kv : env) list += "," + kv;
     args = {"srun", "--mpi=pmix", "-n", std::to_string(a.np), list};
   }
-  args.insert(args.end(),
-              {sweep, "-i", std::to_string(a.iters), "-m", std::to_string(a.max_bytes), "-2"});
+  // -s 0: exactly --iters calls per size (coll_sweep would otherwise run more at small sizes).
+  args.insert(args.end(), {sweep, "-i", std::to_string(a.iters), "-s", "0", "-m",
+                           std::to_string(a.max_bytes), "-2"});
   std::string cmdline;
   for (const std::string& s : args) cmdline += (cmdline.empty() ? "" : " ") + s;
   std::cerr << "paracloud tune bench: " << a.np << " ranks, 8 B .. " << a.max_bytes
