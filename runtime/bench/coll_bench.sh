@@ -3,11 +3,13 @@
 # preload), the preload in profile mode, each fixed algorithm of the paracloud tuner
 # (PARACLOUD_TUNE_FORCE, native included), and PARACLOUD_TUNE=auto (1st run: empty store, explores;
 # 2nd run: from the 1st run's store). All configurations run side by side in one invocation,
-# interleaved REPS times (order rotated per repetition); each cell is the median over the REPS runs.
+# interleaved REPS times (order rotated per repetition); each cell is the fastest of the REPS runs
+# (STAT=min, default: a shared VM switches between two speeds for minutes at a time, and the
+# median then compares configurations run in different regimes) or their median (STAT=median).
 # Usage: coll_bench.sh [--json FILE] SWEEP_PROGRAM
 #   env: PC_RT (libparacloud_rt.so, required), MPIRUN (default mpirun), NP (default: nproc, >= 2),
 #        ITERS (calls per size, default 100; coll_sweep runs ITERS x 8192/bytes below 8 KiB), REPS (default 3), MAX_BYTES (default 16777216),
-#        JSON (same as --json); PARACLOUD_TUNE_MARGIN/_BUDGET/_ROUNDS are passed to the tuned runs.
+#        STAT (min or median over REPS, default min), JSON (same as --json); PARACLOUD_TUNE_MARGIN/_BUDGET/_ROUNDS are passed to the tuned runs.
 set -u
 
 usage() { sed -n 's/^# \{0,1\}//; 2,10p' "$0"; }
@@ -126,8 +128,11 @@ for ((r = 0; r < reps; r++)); do
   done
 done
 
-python3 - "$work" "$reps" "$np" "$iters" "$((SECONDS - start))" "$json_out" "${fixed[@]%% *}" <<'PY'
+stat=${STAT:-min}
+case $stat in min|median) ;; *) die "STAT='$stat' is neither min nor median" ;; esac
+STAT=$stat python3 - "$work" "$reps" "$np" "$iters" "$((SECONDS - start))" "$json_out" "${fixed[@]%% *}" <<'PY'
 import json, math, os, statistics, sys
+STAT = os.environ["STAT"]
 work, reps, np, iters, elapsed, json_out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
 forces = [dict(i.split(":") for i in f.split(",")) for f in sys.argv[7:]]
 BEST_FIXED, DEFAULT = 1.05, 1.03   # targets: auto2 <= 1.05 x best fixed, <= 1.03 x default
@@ -167,7 +172,8 @@ for r in range(reps):
         want = {f"{c}:{a}" for c, a in f.items()}
         if got != want:
             sys.exit(f"coll_bench: fixed run {k}.{r} forced {sorted(got)}, expected {sorted(want)}")
-med = {cfg: {key: statistics.median(v) for key, v in d.items()} for cfg, d in runs.items()}
+pick = min if STAT == "min" else statistics.median
+med = {cfg: {key: pick(v) for key, v in d.items()} for cfg, d in runs.items()}
 
 def size(b):
     if b == 0:
@@ -195,7 +201,7 @@ for r in range(reps):
 
 print(f"""
 Columns (us per call; each run: mean of the last half of {iters} calls (x 8192/bytes below 8 KiB), max over ranks;
-each cell: the median of {reps} run(s)):
+each cell: the {'fastest' if STAT == 'min' else 'median'} of {reps} run(s)):
   default      Open MPI's own choice, NO preload (LD_PRELOAD unset)
   profile      preload, PARACLOUD_TUNE=profile: interception + profiling, no tuner
   <algorithm>  preload, PARACLOUD_TUNE=auto + PARACLOUD_TUNE_FORCE=<collective>:<algorithm>
@@ -206,7 +212,7 @@ each cell: the median of {reps} run(s)):
   a2/best, a2/def: auto2 / best fixed (target <= {BEST_FIXED}), auto2 / default (target <= {DEFAULT});
   '*' marks a miss; speedup = default / auto2""")
 
-report = {"np": np, "iters": iters, "reps": reps, "elapsed_s": elapsed, "host": os.uname().nodename,
+report = {"np": np, "iters": iters, "reps": reps, "stat": STAT, "elapsed_s": elapsed, "host": os.uname().nodename,
           "cores": os.cpu_count(), "targets": {"auto2_over_best_fixed": BEST_FIXED,
           "auto2_over_default": DEFAULT}, "auto2_started_from_store": bool(loaded), "collectives": {}}
 total = met = 0
