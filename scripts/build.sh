@@ -13,7 +13,13 @@ if [ ! -x configure ] || [ configure.ac -nt configure ] || [ m4/paracloud.m4 -nt
 fi
 mkdir -p "$build"
 cd "$build"
-if [ ! -f Makefile ] || [ "$root/configure" -nt config.status ]; then
+# Configure again when the tree was configured before scripts/fetch-slurm-src.sh put ./slurm-src in
+# place (e.g. `quickstart.sh --no-install` first): the jobcomp and prep plugins need it.
+stale_src=no
+if [ -f Makefile ] && [ -f "$root/slurm-src/config.h" ] && grep -q '^SLURM_SRC_DIR = no$' Makefile; then
+  stale_src=yes
+fi
+if [ ! -f Makefile ] || [ "$root/configure" -nt config.status ] || [ $stale_src = yes ]; then
   echo "build: configure in $build"
   "$root/configure" -q "$@"
   sed -n '/configuration summary/,/warnings as errors/p' config.log | sed 's/^configure:[0-9]*: //'
