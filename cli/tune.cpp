@@ -183,11 +183,20 @@ std::string in_path(const std::string& name) {
 }
 
 // A scratch directory removed with everything in it when the bench ends, however it ends.
+// `id` is what a rank must see at `path` to be on this host: "dev:inode:uid:mode" of the directory.
 struct ScratchDir {
-  std::string path;
+  std::string path, id;
   ScratchDir() {
     char tmpl[] = "/tmp/paracloud-tune-bench.XXXXXX";
+    struct stat st {};
     if (const char* p = mkdtemp(tmpl)) path = p;
+    if (!path.empty() && lstat(path.c_str(), &st) == 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%o", static_cast<unsigned>(st.st_mode & 07777));
+      id = std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
+           std::to_string(static_cast<unsigned long long>(st.st_ino)) + ":" +
+           std::to_string(st.st_uid) + ":" + mode;
+    }
   }
   ~ScratchDir() {
     std::error_code ec;
@@ -195,8 +204,32 @@ struct ScratchDir {
   }
 };
 
+// Exit status of a rank that does not start because it does not see the bench's scratch directory.
+constexpr int kRankElsewhere = 86;
+
+// What each rank runs (sh -c SCRIPT NAME SWEEP ARGS...): before the runtime is preloaded, the rank
+// checks that the scratch path is the very directory this process made (not a symlink; device,
+// inode, owner and mode 0700 as made), i.e. that it runs on this host. On another node the path
+// would be that node's /tmp, where any user could have planted it (the name is in the launcher's
+// arguments) for root's ranks to write through, and what they learned would stay there.
+const char kRankScript[] =
+    "d=$PARACLOUD_TUNE_BENCH_SCRATCH; "
+    "if [ -L \"$d\" ] || [ ! -d \"$d\" ] || "
+    "[ \"$(stat -c %d:%i:%u:%a -- \"$d\" 2>/dev/null)\" != \"$PARACLOUD_TUNE_BENCH_ID\" ]; then "
+    "echo \"paracloud tune bench: a rank on $(uname -n) does not see the scratch directory $d that "
+    "tune bench made on $PARACLOUD_TUNE_BENCH_HOST: not started\" >&2; exit 86; fi; "
+    "LD_PRELOAD=$PARACLOUD_TUNE_BENCH_PRELOAD; export LD_PRELOAD; exec \"$@\"";
+
+std::string host_name() {
+  char h[256] = {};
+  if (gethostname(h, sizeof h - 1) != 0) return "this host";
+  return h;
+}
+
 // Runs the sweep program under the autotuner in a scratch store, then copies what it learned
 // (source "bench") into the geometry-wide file "any.n<ranks>.r<rpn>.json" of the target store.
+// Every rank runs on this host (mpirun --host localhost:NP; srun --nodes=1 on this node), and a rank
+// that finds itself elsewhere refuses to start (kRankScript): the bench tunes one node.
 // Progress (the command line, the sweep's latencies as they come, what was learned) goes to stderr;
 // stdout carries only the result.
 void cmd_bench(Context& ctx, const TuneArgs& a) {
@@ -235,30 +268,41 @@ void cmd_bench(Context& ctx, const TuneArgs& a) {
             ? "install Open MPI (apt-get install openmpi-bin) or use --launcher srun"
             : "run inside a Slurm allocation on a node with srun, or use --launcher mpirun");
   ScratchDir scratch;
-  if (scratch.path.empty())
+  if (scratch.path.empty() || scratch.id.empty())
     throw Error(Errc::storage,
                 std::string("cannot create a scratch directory in /tmp: ") + std::strerror(errno),
                 "check that /tmp exists and is writable");
   const std::string work = scratch.path;
   // The scratch store is a directory of its own: everything in it ending in .json is a store file.
   const std::string store = work + "/store";
+  const std::string host = host_name();
+  // The runtime is preloaded by kRankScript once the rank has checked where it runs.
   const std::vector<std::string> env = {
-      "LD_PRELOAD=" + rt, "PARACLOUD_TUNE=auto", "PARACLOUD_TUNE_DIR=" + store,
+      "PARACLOUD_TUNE_BENCH_PRELOAD=" + rt, "PARACLOUD_TUNE_BENCH_SCRATCH=" + work,
+      "PARACLOUD_TUNE_BENCH_ID=" + scratch.id, "PARACLOUD_TUNE_BENCH_HOST=" + host,
+      "PARACLOUD_TUNE=auto", "PARACLOUD_TUNE_DIR=" + store,
       "PARACLOUD_TUNE_SITE_DIR=" + work + "/none", "PARACLOUD_PROFILE=" + work + "/profile.json"};
   std::vector<std::string> args;
   if (a.launcher == "mpirun") {
-    args = {"mpirun", "-np", std::to_string(a.np)};
+    // localhost:NP: every rank here, whatever default hostfile or allocation mpirun would use.
+    args = {"mpirun", "-np", std::to_string(a.np), "--host", "localhost:" + std::to_string(a.np)};
     if (geteuid() == 0)
       args.push_back("--allow-run-as-root");  // seeding the site store is root's job
     for (const std::string& kv : env) args.insert(args.end(), {"-x", kv});
   } else {
     std::string list = "--export=ALL";
     for (const std::string& kv : env) list += "," + kv;
-    args = {"srun", "--mpi=pmix", "-n", std::to_string(a.np), list};
+    // One node, this one when this shell is in a step or batch script (SLURMD_NODENAME); a rank
+    // that refuses ends the step (--kill-on-bad-exit) instead of leaving the others in MPI_Init.
+    args = {"srun", "--mpi=pmix", "--nodes=1", "--kill-on-bad-exit=1"};
+    if (const char* node = std::getenv("SLURMD_NODENAME"); node && *node)
+      args.push_back(std::string("--nodelist=") + node);
+    args.insert(args.end(), {"-n", std::to_string(a.np), list});
   }
   // -s 0: exactly --iters calls per size (coll_sweep would otherwise run more at small sizes).
-  args.insert(args.end(), {sweep, "-i", std::to_string(a.iters), "-s", "0", "-m",
-                           std::to_string(a.max_bytes), "-2"});
+  args.insert(args.end(), {"/bin/sh", "-c", kRankScript, "paracloud-tune-bench", sweep, "-i",
+                           std::to_string(a.iters), "-s", "0", "-m", std::to_string(a.max_bytes),
+                           "-2"});
   std::string cmdline;
   for (const std::string& s : args) cmdline += (cmdline.empty() ? "" : " ") + s;
   std::cerr << "paracloud tune bench: " << a.np << " ranks, 8 B .. " << a.max_bytes
@@ -279,6 +323,17 @@ void cmd_bench(Context& ctx, const TuneArgs& a) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kRankElsewhere)
+    throw Error(Errc::refused,
+                "a rank did not start: it does not see the scratch directory " + work +
+                    " that tune bench made on " + host +
+                    " (it ran on another host, or with a private /tmp); every rank must run on "
+                    "this host (nothing was run or seeded)",
+                a.launcher == "srun"
+                    ? "run paracloud tune bench on the node to tune, inside its allocation (in the "
+                      "batch script, or in srun -N1 --pty bash); it tunes one node, -n ranks on it"
+                    : "run paracloud tune bench on the node to tune, with Open MPI's mpirun (it "
+                      "is given --host localhost:NP); it tunes one node, -n ranks on it");
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw Error(Errc::refused,
                 "the sweep failed (" +
@@ -319,7 +374,7 @@ void cmd_bench(Context& ctx, const TuneArgs& a) {
   const std::string dir = a.dir.empty() ? tune::default_site_dir() : a.dir;
   std::string path;
   try {
-    path = tune::save(any, dir, f.decisions);
+    path = tune::save(any, dir, f.decisions, tune::Visibility::site);  // read by every user
   } catch (const tune::TuneStoreError& e) {
     throw Error(Errc::storage, std::string("cannot seed the store in ") + dir + ": " + e.what(),
                 "the site store is writable by root only: run as root, or give --dir DIR");
@@ -361,7 +416,7 @@ void add_tune_commands(CLI::App& app, Context& ctx) {
       "bench", "Sweep collectives 8 B..--max-bytes with the autotuner and seed a store (like mpitune)");
   bench->add_option("-n,--np", args->np, "ranks (default 2)")->check(CLI::PositiveNumber);
   bench->add_option("--launcher", args->launcher,
-                    "mpirun (default) or srun (inside an allocation)");
+                    "mpirun (default) or srun (inside an allocation, on its node): every rank runs on this host");
   bench->add_option("--sweep", args->sweep,
                     "the sweep program (default $PARACLOUD_TUNE_SWEEP, else " PKGLIBDIR
                     "/coll_sweep)");
