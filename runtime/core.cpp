@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -93,12 +94,25 @@ void open_log() {
 
 void do_activate() {
   g_pid = getpid();
+  // A set-user-ID, set-group-ID or capability-raising exec (AT_SECURE): the environment belongs
+  // to a less privileged user, so nothing in it is read (no log file, no store paths) and the
+  // runtime stays inert. (ld.so already ignores LD_PRELOAD paths with slashes there, but a
+  // preload from the system directories, or /etc/ld.so.preload, still loads this library.)
+  if (getauxval(AT_SECURE) != 0) {
+    g_settings.mode = Mode::off;
+    return;
+  }
   read_settings(g_settings, warn_setting);
   open_log();
   init_timer();
   g_start_ns = mono_ns();
   if (g_settings.dump_config && env_rank() <= 0) dump_settings(g_settings);
   if (!g_settings.app_selected) g_settings.mode = Mode::off;
+  const char* foreign = nullptr;
+  if (g_settings.mode != Mode::off && foreign_mpi(&foreign)) {
+    if (env_rank() <= 0) log("%s: the runtime stays out of the way (every call passes through)", foreign);
+    g_settings.mode = Mode::off;
+  }
   if (g_settings.mode == Mode::off) return;  // pure pass-through: nothing is ever live
   g_active = true;
   for (Module* const* m = modules(); *m; m++) {
@@ -166,10 +180,7 @@ double ns_per_tick() {
   return ticks ? static_cast<double>(ns - g_cal_ns0) / static_cast<double>(ticks) : 1.0;
 }
 
-// ------------------------------------------------------------------ symbols and logging
-void* next_function(const char* name) { return dlsym(RTLD_NEXT, name); }
-void* data_symbol(const char* name) { return dlsym(RTLD_DEFAULT, name); }
-
+// ------------------------------------------------------------------ logging
 void log(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -235,8 +246,9 @@ __attribute__((constructor)) void runtime_constructor() {
   // bash, python, hostname and mpirun itself only pay for these two lookups.
   const char* nonmpi = getenv("PARACLOUD_PROFILE_NONMPI");
   const bool want_nonmpi = nonmpi != nullptr && *nonmpi != '\0' && strcmp(nonmpi, "0") != 0;
-  if (want_nonmpi || data_symbol("ompi_mpi_comm_world") != nullptr ||
-      next_function("PMPI_Init") != nullptr)
+  // (Plain dlsym: a library loaded later, privately, is found when MPI_Init* is called.)
+  if (want_nonmpi || dlsym(RTLD_DEFAULT, "ompi_mpi_comm_world") != nullptr ||
+      dlsym(RTLD_NEXT, "PMPI_Init") != nullptr)
     activate();
 }
 

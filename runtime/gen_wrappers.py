@@ -92,7 +92,7 @@ class Entry:
         return ", ".join(a.decl() for a in self.args) or "void"
 
 
-HELPERS = {"tsize", "peers", "crank", "sumcounts", "inplace", "h5_bytes", "rc"}
+HELPERS = {"tsize", "peers", "crank", "sumcounts", "inplace", "h5_bytes", "rc", "real"}
 
 
 def cid(name):
@@ -158,7 +158,7 @@ def c_wrapper_tuned(e):
         f"PC_EXPORT {e.ret} {e.name}({e.params()}) {{",
         f"  using fn_t = {fn_type(e.ret, types)};",
         "  static std::atomic<fn_t> slot{nullptr};",
-        f'  const fn_t real = resolve(slot, "{real_name}");',
+        f'  const fn_t real = resolve(slot, "{real_name}", __builtin_return_address(0), "{e.name}");',
         f'  if (PC_UNLIKELY(!real)) return missing_mpi("{real_name}");',
         f"  if (!live({layer})) return PC_UNLIKELY(tune_on()) ? tuned_{e.name}(real, {args}) : real({args});",
         "  if (tune_on()) {",
@@ -187,11 +187,14 @@ def c_wrapper(e):
     real_name = "P" + e.name if e.is_mpi else e.name
     ok = e.attrs.get("ok", "rc == MPI_SUCCESS" if e.is_mpi else "rc >= 0")
     missing = "missing_mpi" if e.is_mpi else "missing_hdf5"
+    # The caller's return address picks the library copy it linked (symbols.cpp); an MPI library
+    # without PMPI_X is called through its MPI_X.
+    alt = f', "{e.name}"' if e.is_mpi else ""
     body = [
         f"PC_EXPORT {e.ret} {e.name}({e.params()}) {{",
         f"  using fn_t = {fn_type(e.ret, types)};",
         "  static std::atomic<fn_t> slot{nullptr};",
-        f'  const fn_t real = resolve(slot, "{real_name}");',
+        f'  const fn_t real = resolve(slot, "{real_name}", __builtin_return_address(0){alt});',
         f'  if (PC_UNLIKELY(!real)) return {missing}("{real_name}");',
     ]
     call = f"real({args})"  # (`tune` entries: c_wrapper_tuned)
@@ -374,7 +377,7 @@ def f_wrapper(e, symbol):
         f"PC_EXPORT void {symbol}({', '.join(decl)}) {{",
         f"  using fn_t = {fn_type('void', types)};",
         "  static std::atomic<fn_t> slot{nullptr};",
-        f'  const fn_t real = resolve(slot, "{symbol}");',
+        f'  const fn_t real = resolve(slot, "{symbol}", __builtin_return_address(0));',
         f'  if (PC_UNLIKELY(!real)) {{ missing_fortran("{symbol}", ierr); return; }}',
     ]
     if session == "finalize":

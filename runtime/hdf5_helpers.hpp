@@ -11,7 +11,13 @@ typedef int herr_t;
 
 namespace pc {
 // Bytes an H5Dread/H5Dwrite moved: selected points of the memory space (or the file space, or
-// the whole dataset for H5S_ALL) times the memory type's size. 0 when HDF5's helpers are missing.
-uint64_t h5_bytes(hid_t dset, hid_t mem_type, hid_t mem_space, hid_t file_space);
+// the whole dataset for H5S_ALL) times the memory type's size, asked of the library copy that
+// `real` (the wrapped function) belongs to. 0 when HDF5's helpers are missing.
+uint64_t h5_bytes_via(const void* real, hid_t dset, hid_t mem_type, hid_t mem_space,
+                      hid_t file_space);
+template <typename F>
+inline uint64_t h5_bytes(F real, hid_t dset, hid_t mem_type, hid_t mem_space, hid_t file_space) {
+  return h5_bytes_via(reinterpret_cast<const void*>(real), dset, mem_type, mem_space, file_space);
+}
 int missing_hdf5(const char* symbol);  // logs once, returns -1 (HDF5's FAIL)
 }  // namespace pc

@@ -1,5 +1,7 @@
 // hdf5 module: H5F/H5D open, create, read, write and close (wrappers generated from mpi.spec).
 // Active only when the application calls into libhdf5: every symbol is resolved on first use.
+#include <pthread.h>
+
 #include "hdf5_helpers.hpp"
 
 namespace pc {
@@ -18,47 +20,85 @@ bool hdf5_init(const char**) { return true; }
 
 Module module_hdf5 = {"hdf5", kLayerHdf5, hdf5_init, nullptr, {false}, nullptr};
 
-uint64_t h5_bytes(hid_t dset, hid_t mem_type, hid_t mem_space, hid_t file_space) {
-  static std::atomic<npoints_fn> npoints_slot{nullptr};
-  static std::atomic<tsize_fn> tsize_slot{nullptr};
-  static std::atomic<space_fn> space_slot{nullptr};
-  static std::atomic<close_fn> close_slot{nullptr};
-  // HDF5's own helpers are looked up in the global scope (they are not wrapped).
-  auto find = [](auto& slot, const char* name) {
-    auto f = slot.load(std::memory_order_relaxed);
-    if (f == nullptr) {
-      f = reinterpret_cast<decltype(f)>(data_symbol(name));
-      slot.store(f, std::memory_order_relaxed);
+namespace {
+
+// HDF5's helpers of the library copy that `real` (the wrapped H5Dread/H5Dwrite) belongs to: two
+// copies may be loaded at once (h5py's libhdf5_openmpi and netCDF4's libhdf5_serial), and a hid_t
+// means something only to its own copy. Remembered keyed by `real` (H5Dread and H5Dwrite of one
+// copy take two entries); past kH5Entries (a program that loads and unloads libhdf5 again and again)
+// the helpers are looked up on every call.
+struct H5Helpers {
+  std::atomic<const void*> real{nullptr};
+  npoints_fn npoints;
+  tsize_fn type_size;
+  space_fn get_space;
+  close_fn close_space;
+};
+constexpr int kH5Entries = 16;
+H5Helpers g_h5[kH5Entries];
+pthread_mutex_t g_h5_fill = PTHREAD_MUTEX_INITIALIZER;  // one filler at a time (cold)
+
+bool fill(H5Helpers& h, const void* real) {
+  h.npoints = reinterpret_cast<npoints_fn>(symbol_beside(real, "H5Sget_select_npoints"));
+  h.type_size = reinterpret_cast<tsize_fn>(symbol_beside(real, "H5Tget_size"));
+  h.get_space = reinterpret_cast<space_fn>(symbol_beside(real, "H5Dget_space"));
+  h.close_space = reinterpret_cast<close_fn>(symbol_beside(real, "H5Sclose"));
+  return h.npoints && h.type_size && h.get_space && h.close_space;
+}
+
+const H5Helpers* h5_helpers(const void* real, H5Helpers& scratch) {
+  for (H5Helpers& h : g_h5)
+    if (h.real.load(std::memory_order_acquire) == real) return &h;
+  pthread_mutex_lock(&g_h5_fill);
+  H5Helpers* found = nullptr;
+  for (H5Helpers& h : g_h5) {
+    const void* r = h.real.load(std::memory_order_relaxed);
+    if (r == real) {  // filled by another thread meanwhile
+      found = &h;
+      break;
     }
-    return f;
-  };
-  const npoints_fn npoints = find(npoints_slot, "H5Sget_select_npoints");
-  const tsize_fn type_size = find(tsize_slot, "H5Tget_size");
-  const space_fn get_space = find(space_slot, "H5Dget_space");
-  const close_fn close_space = find(close_slot, "H5Sclose");
-  if (!npoints || !type_size || !get_space || !close_space) {
-    disable_module(module_hdf5,
-                   "H5Sget_select_npoints/H5Tget_size/H5Dget_space/H5Sclose not found");
-    return 0;
+    if (r != nullptr) continue;
+    if (fill(h, real)) {
+      h.real.store(real, std::memory_order_release);
+      found = &h;
+    }
+    pthread_mutex_unlock(&g_h5_fill);
+    return found;  // null: this copy lacks the helpers (bytes not counted)
   }
+  pthread_mutex_unlock(&g_h5_fill);
+  if (found == nullptr && fill(scratch, real)) found = &scratch;  // table full: looked up per call
+  return found;
+}
+
+}  // namespace
+
+uint64_t h5_bytes_via(const void* real, hid_t dset, hid_t mem_type, hid_t mem_space,
+                      hid_t file_space) {
+  H5Helpers scratch;
+  const H5Helpers* h = h5_helpers(real, scratch);
+  if (h == nullptr) return 0;
   int64_t n = 0;
   if (mem_space != kH5S_ALL) {
-    n = npoints(mem_space);
+    n = h->npoints(mem_space);
   } else if (file_space != kH5S_ALL) {
-    n = npoints(file_space);
+    n = h->npoints(file_space);
   } else {
-    const hid_t space = get_space(dset);
+    const hid_t space = h->get_space(dset);
     if (space < 0) return 0;
-    n = npoints(space);
-    close_space(space);
+    n = h->npoints(space);
+    h->close_space(space);
   }
-  const size_t size = type_size(mem_type);
+  const size_t size = h->type_size(mem_type);
   return n > 0 ? static_cast<uint64_t>(n) * size : 0;
 }
 
+// Reached only when `symbol` is defined nowhere in the process (symbols.cpp looks in the global
+// scope and in every loaded object): a caller that linked libhdf5 always finds it, so this serves
+// only a program that defines the wrapper's name without any HDF5 at all.
 int missing_hdf5(const char* symbol) {
   static std::atomic<bool> once{false};
-  if (!once.exchange(true)) log("hdf5 disabled: %s not found: the call fails", symbol);
+  if (!once.exchange(true))
+    log("hdf5: %s is defined nowhere in this process: the call returns -1", symbol);
   return -1;
 }
 

@@ -78,6 +78,15 @@ bool mpi_module_init(const char** why) {
 
 Module module_mpi = {"mpi", kLayerMpi, mpi_module_init, nullptr, {false}, nullptr};
 
+bool foreign_mpi(const char** why) {
+  if (next_function("PMPI_Init") == nullptr || data_symbol("ompi_mpi_comm_world") != nullptr)
+    return false;
+  *why = data_symbol("MPIR_Err_return_comm") || data_symbol("MPII_Version_ABI")
+             ? "this program's MPI library is MPICH, not Open MPI 4.x"
+             : "this program's MPI library is not Open MPI 4.x";
+  return true;
+}
+
 void resolve_fortran_sentinels() {
   const char* in_place[4] = {"mpi_fortran_in_place_", "mpi_fortran_in_place",
                              "MPI_FORTRAN_IN_PLACE", "mpi_fortran_in_place__"};
@@ -89,17 +98,22 @@ void resolve_fortran_sentinels() {
   }
 }
 
+// Reached only when neither PMPI_X nor MPI_X (Fortran: mpi_x_) is defined anywhere in the process
+// but in this library (symbols.cpp looks in the global scope, then in every loaded object, then
+// tries the MPI_X name): a caller that linked an MPI library always finds it. What remains is a
+// program that calls MPI_X with no MPI library loaded at all, which would not have linked or run
+// without the preload either.
 int missing_mpi(const char* symbol) {
   static std::atomic<bool> once{false};
   if (!once.exchange(true))
-    log("mpi disabled: %s not found in the MPI library: the call fails", symbol);
+    log("mpi: %s is defined nowhere in this process: the call returns MPI_ERR_OTHER", symbol);
   return MPI_ERR_OTHER;
 }
 
 void missing_fortran(const char* symbol, MPI_Fint* ierr) {
   static std::atomic<bool> once{false};
   if (!once.exchange(true))
-    log("mpi disabled: Fortran %s not found in the MPI library: the call fails", symbol);
+    log("mpi: Fortran %s is defined nowhere in this process: ierror = MPI_ERR_OTHER", symbol);
   if (ierr) *ierr = MPI_ERR_OTHER;
 }
 
@@ -216,6 +230,7 @@ void mpi_session_end() {
 
 namespace pc {
 Module module_mpi = {"mpi", kLayerMpi, nullptr, nullptr, {false}, nullptr};
+bool foreign_mpi(const char**) { return false; }
 void mpi_session_start() {}
 bool mpi_world_ok() { return false; }
 int world_rank() { return 0; }

@@ -210,20 +210,50 @@ struct Guard {
   Guard& operator=(const Guard&) = delete;
 };
 
-// ------------------------------------------------------------------ symbols
-// dlsym(RTLD_NEXT, name) for functions, dlsym(RTLD_DEFAULT, name) for data (copy relocations).
+// ------------------------------------------------------------------ symbols (symbols.cpp)
+// A function: dlsym(RTLD_NEXT, name), else its definition in the loaded objects (a libmpi or libhdf5
+// that Python loaded with RTLD_LOCAL is not in the global scope). Data: dlsym(RTLD_DEFAULT, name)
+// first (copy relocations), then the loaded objects. Null only when nothing in the process has it.
 void* next_function(const char* name);
 void* data_symbol(const char* name);
-// The function behind a wrapper, resolved on its first call and cached in `slot`: one relaxed load
-// and a predictable branch afterwards (a benign race resolves the same pointer twice).
+// The cold half of resolve(): the next definition of `name` (else of `alt`); *per_caller is set
+// when several loaded objects outside the global scope define it, so that the right one depends on
+// the caller (resolve_for_caller: the definition in the caller's own dependency tree).
+void* resolve_slow(const char* name, const char* alt, const void* caller, bool* per_caller);
+void* resolve_for_caller(const char* name, const char* alt, const void* caller);
+// `name` in the dependency tree of the object that holds `addr` (a function of the same library).
+void* symbol_beside(const void* addr, const char* name);
+// Remembers a resolved slot, cleared when a dlclose unloads an object.
+void register_slot(void* slot, void (*clear)(void*));
+
 template <typename F>
-inline F resolve(std::atomic<F>& slot, const char* name) {
+void clear_slot(void* s) {
+  static_cast<std::atomic<F>*>(s)->store(nullptr, std::memory_order_relaxed);
+}
+template <typename F>
+__attribute__((noinline)) F resolve_cold(std::atomic<F>& slot, const char* name, const char* alt,
+                                         const void* caller) {
+  if (reinterpret_cast<uintptr_t>(slot.load(std::memory_order_relaxed)) == 1)
+    return reinterpret_cast<F>(resolve_for_caller(name, alt, caller));
+  bool per_caller = false;
+  void* f = resolve_slow(name, alt, caller, &per_caller);
+  if (f == nullptr) return nullptr;
+  slot.store(per_caller ? reinterpret_cast<F>(uintptr_t{1}) : reinterpret_cast<F>(f),
+             std::memory_order_relaxed);
+  register_slot(&slot, clear_slot<F>);
+  return reinterpret_cast<F>(f);
+}
+// The function behind a wrapper, resolved on its first call and cached in `slot`: one relaxed load
+// and a predictable branch afterwards (a benign race resolves the same pointer twice). `caller` is
+// the wrapper's return address (which copy of a library the caller linked, see symbols.cpp); `alt`
+// a second name to try (MPI_X when a library has no PMPI_X). Slot values: null unresolved, 1 per
+// caller, else the function.
+template <typename F>
+PC_HOT F resolve(std::atomic<F>& slot, const char* name, const void* caller = nullptr,
+                 const char* alt = nullptr) {
   F f = slot.load(std::memory_order_relaxed);
-  if (PC_UNLIKELY(f == nullptr)) {
-    f = reinterpret_cast<F>(next_function(name));
-    slot.store(f, std::memory_order_relaxed);
-  }
-  return f;
+  if (PC_LIKELY(reinterpret_cast<uintptr_t>(f) > 1)) return f;
+  return resolve_cold(slot, name, alt, caller);
 }
 
 // ------------------------------------------------------------------ logging

@@ -8,6 +8,9 @@ const Settings& settings();
 ThreadBlock* fallback_block();  // the shared block used when a thread's calloc failed
 
 // ---- the MPI world (mod_mpi.cpp; without MPI at build time: a world of one)
+// The process calls an MPI library that is not Open MPI 4.x (MPICH, Intel MPI, ...): its handles
+// mean nothing to the runtime, so it stays out of the way. *why names what was found.
+bool foreign_mpi(const char** why);
 void mpi_session_start();  // after PMPI_Init: rank, size, a private communicator for the reduction
 bool mpi_world_ok();       // the reduction machinery is usable
 int world_rank();
