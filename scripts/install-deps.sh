@@ -8,7 +8,11 @@ build_pkgs=(build-essential autoconf automake libtool pkg-config ca-certificates
   clang libclang-rt-14-dev python3 procps)
 cluster_pkgs=(slurm-wlm slurmdbd libslurm-dev munge libmunge-dev mariadb-server
   dpkg-dev openmpi-bin libopenmpi-dev libpmix-dev libhdf5-openmpi-dev hdf5-tools
-  libhwloc-dev hwloc gfortran lammps hpcc netpipe-openmpi)
+  libhwloc-dev hwloc gfortran lammps hpcc netpipe-openmpi
+  python3-numpy python3-mpi4py python3-h5py python3-h5py-mpi python3-netcdf4 r-cran-rmpi
+  mpich libmpich-dev)
+# (python3-*, r-cran-rmpi, mpich: the runtime's compatibility suite, tests/integration/test_compat.sh.
+# Open MPI stays the default MPI: Debian ranks its mpicc/mpirun alternatives above MPICH's.)
 
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--minimal" ] || pkgs+=("${cluster_pkgs[@]}")

@@ -1,0 +1,10 @@
+# R with Rmpi (SPMD: every rank runs this script under mpirun) under the preload.
+suppressMessages(library(Rmpi))
+rank <- mpi.comm.rank(0)
+size <- mpi.comm.size(0)
+s <- mpi.allreduce(as.double(rank + 1), type = 2, op = "sum", comm = 0)
+v <- mpi.bcast(if (rank == 0) 1:10 else integer(10), type = 1, rank = 0, comm = 0)
+g <- mpi.gather(as.integer(rank * 10), type = 1, rdata = integer(size), root = 0, comm = 0)
+invisible(mpi.barrier(0))
+if (rank == 0) cat("rmpi:", size, s, sum(v), g, "\n")
+invisible(mpi.finalize())
