@@ -42,6 +42,10 @@ const std::vector<OptionSpec>& options_table() {
        "JSON-lines log of every charge written at job completion", nullptr},
       {"", "SpoolDir", OptType::path, "/var/spool/paracloud",
        "Directory for records waiting to be written (survives daemon restarts)", nullptr},
+      {"", "ProfileDir", OptType::path, "",
+       "Directory that spank/paracloud's profile_dir= sends runtime profiles to (give both the same "
+       "path); jobcomp/paracloud looks there first, then in the job's WorkDir. Empty: WorkDir only",
+       nullptr},
       {"", "DefaultTimeLimit", OptType::duration, "1:00:00",
        "Time limit priced when neither the job nor its partition has one", nullptr},
       {"", "RefundPolicy", OptType::list, "NODE_FAIL",

@@ -137,15 +137,44 @@ std::vector<AccountingRecord> read_records(const std::string& path,
 
 // A run whose start time moved after its hold was placed (Slurm resets it when nodes power up):
 // its open lien is found by job reference instead of by key.
-// The runtime profiles of a run that started, read from its working directory (a user-writable
-// place: record_profile() opens only regular files the job's user owns, up to 16 MiB, and never
-// throws). Called from jobcomp's worker, never from a slurmctld callback.
-static void attach_profile(AccountingRecord& r) {
+std::vector<std::string> profile_dirs(const Config& cfg, const JobFacts& f) {
+  std::vector<std::string> dirs;
+  auto it = cfg.values.find("ProfileDir");
+  if (it != cfg.values.end() && !it->second.empty()) dirs.push_back(it->second);
+  if (!f.work_dir.empty() && (dirs.empty() || dirs[0] != f.work_dir)) dirs.push_back(f.work_dir);
+  return dirs;
+}
+
+nlohmann::json find_run_profile(const std::vector<std::string>& dirs, const JobFacts& f, std::string* why) {
+  try {
+    std::string reasons;
+    for (const std::string& dir : dirs) {
+      std::string w;
+      nlohmann::json p = record_profile(dir, f.job_id, static_cast<uid_t>(f.uid), &w);
+      if (!p.is_null()) {
+        if (why) why->clear();
+        return p;
+      }
+      reasons += (reasons.empty() ? "" : "; ") + w;
+    }
+    if (why) *why = dirs.empty() ? "the job has no absolute working directory" : reasons;
+  } catch (const std::exception& e) {  // allocation failure: the record goes out without a profile
+    if (why) *why = std::string("internal error: ") + e.what();
+  }
+  return nullptr;
+}
+
+// The runtime profiles of a run that started, from ProfileDir, else its working directory (user-
+// writable places: record_profile() opens only regular files the job's user owns, up to 16 MiB, and
+// never throws). Called from jobcomp's worker, never from a slurmctld callback.
+static void attach_profile(const Config& cfg, AccountingRecord& r, const ProfileReader& read_profile) {
   if (r.job.start == 0) {
     r.profile_reason = "never started";
     return;
   }
-  r.profile = record_profile(r.job.work_dir, r.job.job_id, static_cast<uid_t>(r.job.uid), &r.profile_reason);
+  const std::vector<std::string> dirs = profile_dirs(cfg, r.job);
+  r.profile = read_profile ? read_profile(dirs, r.job, &r.profile_reason)
+                           : find_run_profile(dirs, r.job, &r.profile_reason);
 }
 
 // The routing decision the job carried (JobFacts::route) moves to the record's route slot.
@@ -168,7 +197,8 @@ static std::optional<Entry> active_lien_of_job(Ledger& ledger, const JobFacts& f
   return std::nullopt;
 }
 
-SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, bool check_log) {
+SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, bool check_log,
+                         const ProfileReader& read_profile) {
   SettleOutcome out;
   AccountingRecord& r = out.record;
   r.job = f;
@@ -218,7 +248,7 @@ SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, b
 
   if (cfg.accounting_log.empty()) return out;
   if ((check_log || out.ledger_replayed) && log_has_charge_key(cfg.accounting_log, charge_key(f))) return out;
-  attach_profile(r);
+  attach_profile(cfg, r, read_profile);
   append_record(cfg.accounting_log, r);
   out.record_written = true;
   return out;
@@ -228,7 +258,8 @@ SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, b
 
 namespace paracloud {
 
-SettleOutcome record_unsettled(const Config& cfg, const JobFacts& f, const std::string& why, bool check_log) {
+SettleOutcome record_unsettled(const Config& cfg, const JobFacts& f, const std::string& why, bool check_log,
+                               const ProfileReader& read_profile) {
   SettleOutcome out;
   AccountingRecord& r = out.record;
   r.job = f;
@@ -243,7 +274,7 @@ SettleOutcome record_unsettled(const Config& cfg, const JobFacts& f, const std::
   }
   if (cfg.accounting_log.empty()) return out;
   if (check_log && log_has_charge_key(cfg.accounting_log, charge_key(f))) return out;
-  attach_profile(r);
+  attach_profile(cfg, r, read_profile);
   append_record(cfg.accounting_log, r);
   out.record_written = true;
   return out;

@@ -62,10 +62,23 @@ struct SettleOutcome {
 // the ledger reports a replay). Runs that never started are not charged but still get a record.
 // Throws Error: storage (ledger or log unwritable: retry later), config/not_found/refused
 // (no account, no price: permanent).
-SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, bool check_log = false);
+// The record's profile summary comes from `read_profile` (default: find_run_profile() in this
+// process; jobcomp reads in a bounded child, because these are paths a user controls).
+using ProfileReader =
+    std::function<nlohmann::json(const std::vector<std::string>& dirs, const JobFacts& f, std::string* why)>;
+SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, bool check_log = false,
+                         const ProfileReader& read_profile = {});
 
 // For a run that cannot be settled for good (no ledger account, no price for what it used): a
 // record with cost 0 and note "NOT CHARGED: <why>", so that reports show it. Same replay rule.
-SettleOutcome record_unsettled(const Config& cfg, const JobFacts& f, const std::string& why, bool check_log = false);
+SettleOutcome record_unsettled(const Config& cfg, const JobFacts& f, const std::string& why, bool check_log = false,
+                               const ProfileReader& read_profile = {});
+
+// Where a run's runtime profiles are looked for, in order: ProfileDir (paracloud.conf; spank/paracloud's
+// profile_dir= must name the same directory) when set, then the job's WorkDir.
+std::vector<std::string> profile_dirs(const Config& cfg, const JobFacts& f);
+// record_profile() of the first of `dirs` that holds a usable profile of the run; null with *why
+// giving each directory's reason ("; " between them) when none does. Never throws.
+nlohmann::json find_run_profile(const std::vector<std::string>& dirs, const JobFacts& f, std::string* why);
 
 }  // namespace paracloud

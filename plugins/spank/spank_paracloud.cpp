@@ -6,7 +6,8 @@
 // plugstack.conf:  optional /path/spank_paracloud.so [default=profile|auto|off] [runtime=PATH] [profile_dir=DIR]
 //   default      the mode when the user gives no --tune (site default; "profile" if unset)
 //   runtime      the preload library (default: the installed libparacloud_rt.so)
-//   profile_dir  where profiles go (default: the step's working directory, i.e. the job's WorkDir)
+//   profile_dir  where profiles go (default: the step's working directory, i.e. the job's WorkDir);
+//                give paracloud.conf's ProfileDir the same path, so that jobcomp/paracloud finds them
 // The runtime path comes only from plugstack.conf (root-owned), never from the user: users can opt
 // out (--tune=off, PARACLOUD_TUNE=off) but cannot choose what gets preloaded. LD_PRELOAD is set in
 // the environment of the user's tasks only; slurmstepd and other privileged processes never see it.
@@ -160,9 +161,10 @@ extern "C" int slurm_spank_user_init(spank_t sp, int, char**) {
 }
 
 // Remote context, in each task after slurmstepd's chdir to the step's working directory: profiles
-// go there (the job's WorkDir for its batch step and plain srun steps, which is where jobcomp
-// looks for them) unless plugstack.conf names profile_dir= or the user chose a location. srun steps
-// inside a batch script inherit the batch step's setting.
+// go there (the job's WorkDir for its batch step and plain srun steps, where jobcomp looks after
+// ProfileDir) unless plugstack.conf names profile_dir= (jobcomp looks there when paracloud.conf's
+// ProfileDir is the same directory) or the user chose a location. srun steps inside a batch script
+// inherit the batch step's setting.
 extern "C" int slurm_spank_task_init(spank_t sp, int, char**) {
   if (!spank_remote(sp)) return 0;
   std::string tune = get_env(sp, "PARACLOUD_TUNE");

@@ -7,7 +7,9 @@
 // advances SpoolDir/jobcomp.done. On start it replays whatever the previous process left.
 // When the ledger or paracloud.conf is unusable, runs wait in the spool and are retried.
 #include <pthread.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -26,6 +28,7 @@ extern "C" {
 #include "src/slurmctld/slurmctld.h"
 }
 
+#include "bounded_child.hpp"
 #include "error.hpp"
 #include "settle.hpp"
 #include "spool.hpp"
@@ -69,12 +72,55 @@ State* g = nullptr;
 
 enum class Result { done, retry };
 
+constexpr auto kProfileTimeout = std::chrono::seconds(5);  // one run's profile lookup
+
+// A run's profile summary, looked up in a child process that is killed after kProfileTimeout (as
+// the job's user when slurmctld runs as root): ProfileDir and WorkDir are paths users control (a
+// hung NFS or FUSE mount, a FIFO, a symlink), and neither the worker nor fini may wait on them.
+nlohmann::json read_profile_bounded(const std::vector<std::string>& dirs, const JobFacts& f, std::string* why) {
+  if (dirs.empty()) return find_run_profile(dirs, f, why);  // nothing to read
+  BoundedChild opt;
+  opt.timeout = kProfileTimeout;
+  opt.name = "pc-profile-read";
+  if (::geteuid() == 0 && f.uid != 0) {
+    opt.as_user = true;
+    opt.uid = f.uid;
+    opt.gid = 65534;  // nogroup, when the user has no passwd entry
+    struct passwd pw, *res = nullptr;
+    char buf[4096];
+    if (getpwuid_r(f.uid, &pw, buf, sizeof buf, &res) == 0 && res) opt.gid = res->pw_gid;
+  }
+  std::string err;
+  auto text = run_bounded(
+      [&] {
+        std::string w;
+        nlohmann::json p = find_run_profile(dirs, f, &w);
+        return nlohmann::json{{"profile", std::move(p)}, {"why", w}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace);
+      },
+      opt, &err);
+  std::string where;
+  for (const std::string& d : dirs) where += (where.empty() ? "" : ", ") + d;
+  if (!text) {
+    *why = "looking for profiles in " + where + ": " + err;
+    return nullptr;
+  }
+  try {
+    nlohmann::json j = nlohmann::json::parse(*text);
+    *why = j.at("why").get<std::string>();
+    return j.at("profile");
+  } catch (const std::exception& e) {
+    *why = std::string("looking for profiles: unreadable answer: ") + e.what();
+    return nullptr;
+  }
+}
+
 Result process(JobFacts f, bool replay) {
   slurm::resolve_user(f);
   const Config* cfg = nullptr;
   try {
     cfg = &g->config.get();
-    SettleOutcome o = settle_run(*cfg, g->config.ledger(), f, replay);
+    SettleOutcome o = settle_run(*cfg, g->config.ledger(), f, replay, read_profile_bounded);
     ++g->settled;
     const AccountingRecord& r = o.record;
     info("%s: JobId=%u %s: cost %s, refund %s, account %s%s%s", plugin_type, f.job_id, f.state.c_str(),
@@ -95,7 +141,7 @@ Result process(JobFacts f, bool replay) {
     }
     error("%s: JobId=%u NOT CHARGED: %s", plugin_type, f.job_id, what.c_str());
     try {
-      record_unsettled(*cfg, f, what, replay);
+      record_unsettled(*cfg, f, what, replay, read_profile_bounded);
     } catch (const Error& e2) {
       error("%s: JobId=%u: cannot write its record: %s", plugin_type, f.job_id, e2.what());
       return Result::retry;
