@@ -252,7 +252,10 @@ template <typename F>
 PC_HOT F resolve(std::atomic<F>& slot, const char* name, const void* caller = nullptr,
                  const char* alt = nullptr) {
   F f = slot.load(std::memory_order_relaxed);
-  if (PC_LIKELY(reinterpret_cast<uintptr_t>(f) > 1)) return f;
+  if (PC_LIKELY(reinterpret_cast<uintptr_t>(f) > 1)) {
+    if (f == nullptr) __builtin_unreachable();  // lets the caller's null test fold away
+    return f;
+  }
   return resolve_cold(slot, name, alt, caller);
 }
 
