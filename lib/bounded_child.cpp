@@ -48,13 +48,16 @@ void close_from(int low) {
   for (long fd = low; fd < (max > 0 ? max : 65536); ++fd) close(static_cast<int>(fd));
 }
 
+// The child's own exit statuses (fn's exceptions, a failed set-up), as BoundedChild's *why says them.
+enum ChildExit { kParentGone = 120, kNoPipe = 121, kNoUser = 122, kThrew = 123, kNoWrite = 124 };
+
 // In the child: only system calls until `fn` runs; never returns.
 [[noreturn]] void child_main(const std::function<std::string()>& fn, const BoundedChild& opt,
                              int out, pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(120);  // the parent thread already ended
+  if (getppid() != parent) _exit(kParentGone);  // the parent thread already ended
   if (opt.name) prctl(PR_SET_NAME, opt.name);
-  if (dup2(out, 3) < 0) _exit(121);
+  if (dup2(out, 3) < 0) _exit(kNoPipe);
   close_from(4);
   int null = open("/dev/null", O_RDWR);
   if (null >= 0) {
@@ -70,17 +73,17 @@ void close_from(int low) {
   setrlimit(RLIMIT_CPU, &rl);
   if (opt.as_user &&
       (setgroups(0, nullptr) != 0 || setgid(opt.gid) != 0 || setuid(opt.uid) != 0))
-    _exit(122);
+    _exit(kNoUser);
   std::string text;
   try {
     text = fn();
   } catch (...) {
-    _exit(123);
+    _exit(kThrew);
   }
   for (std::size_t done = 0; done < text.size();) {
     ssize_t n = write(3, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) _exit(124);
+    if (n <= 0) _exit(kNoWrite);
     done += static_cast<std::size_t>(n);
   }
   _exit(0);
@@ -165,8 +168,16 @@ std::optional<std::string> run_bounded(const std::function<std::string()>& fn,
   if (timed_out) return fail("timed out after " + seconds_text(opt.timeout));
   if (too_long) return fail("returned more than " + std::to_string(opt.max_output) + " bytes");
   if (WIFSIGNALED(status)) return fail("killed by signal " + std::to_string(WTERMSIG(status)));
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return fail("exited with status " + std::to_string(WEXITSTATUS(status)));
+  switch (WIFEXITED(status) ? WEXITSTATUS(status) : -1) {
+    case 0: break;
+    case kParentGone: return fail("its parent thread had ended");
+    case kNoPipe: return fail("cannot set up its pipe");
+    case kNoUser:
+      return fail("cannot become uid " + std::to_string(opt.uid) + " gid " + std::to_string(opt.gid));
+    case kThrew: return fail("the function threw an exception");
+    case kNoWrite: return fail("cannot write its answer");
+    default: return fail("exited with status " + std::to_string(WEXITSTATUS(status)));
+  }
   if (why) why->clear();
   return out;
 }
