@@ -204,12 +204,15 @@ WorstCase worst_case(const JobRequest& req, const PartitionFacts& part, std::int
   } else if (part.max_time_min > 0) {
     minutes = part.max_time_min;
     wc.time_source = req.time_limit_min == kTimeNotGiven ? "partition MaxTime" : "partition MaxTime (UNLIMITED asked)";
+    if (req.time_limit_min == kTimeUnlimited) wc.set_time_limit_min = minutes;
   } else {
-    r.seconds = default_time_limit_s;
+    // Whole minutes (Slurm's unit), rounded up, and the job gets exactly the limit it is priced for.
+    minutes = std::max<std::int64_t>(1, default_time_limit_s / 60 + (default_time_limit_s % 60 != 0));
+    wc.set_time_limit_min = minutes;
     wc.time_source = req.time_limit_min == kTimeNotGiven ? "paracloud.conf DefaultTimeLimit"
                                                          : "paracloud.conf DefaultTimeLimit (UNLIMITED asked)";
   }
-  if (minutes > 0) r.seconds = mul(minutes, 60, "time limit");
+  r.seconds = mul(minutes, 60, "time limit");
   return wc;
 }
 
@@ -269,6 +272,17 @@ static bool resolve_account(Ledger& ledger, const std::string& user, const std::
     return false;
   }
   return true;
+}
+
+SubmitResult check_account_change(Ledger& ledger, const std::string& user, const std::string& account) {
+  SubmitResult res;
+  if (account.empty()) {
+    res.verdict = Verdict::no_account;
+    res.message = "paracloud: an empty account cannot pay for a job - name one of your accounts";
+    return res;
+  }
+  if (!resolve_account(ledger, user, account, res)) return res;
+  return res;
 }
 
 const std::string* MembershipCache::find(const std::string& user, const std::string& requested,

@@ -56,6 +56,9 @@ struct JobRequest {
 struct WorstCase {
   JobResources resources;
   std::string time_source;  // "--time", "partition DefaultTime", "partition MaxTime", "DefaultTimeLimit", ...
+  // > 0: the adapter must give the job this time limit (minutes), the one it was priced for:
+  // without it the job would run UNLIMITED (issue 16 item 3). 0: Slurm's own limit is the priced one.
+  std::int64_t set_time_limit_min = 0;
 };
 
 // Parses a Slurm TRES list ("gres:gpu:a100:2,gres:mps:100", "gres/gpu:2", "gpu:2", ';' or ','
@@ -80,7 +83,9 @@ std::map<std::string, std::int64_t> parse_tres_counts(const std::string& spec, c
 //           gres from several options counts once, at its largest total.
 //  time   : --time if given; not given: the partition's DefaultTime, else its MaxTime, else
 //           paracloud.conf DefaultTimeLimit; UNLIMITED (or --time=0): the partition's MaxTime,
-//           else DefaultTimeLimit (the hold at job start covers the real limit).
+//           else DefaultTimeLimit. Whenever Slurm would otherwise run the job UNLIMITED (UNLIMITED
+//           asked, or no limit anywhere) set_time_limit_min is the priced limit, in whole minutes
+//           (DefaultTimeLimit rounded up): a job never runs longer than it was priced and held for.
 // Throws Error(bad_input) for unreadable TRES strings.
 WorstCase worst_case(const JobRequest& req, const PartitionFacts& part, std::int64_t default_time_limit_s);
 
@@ -139,6 +144,11 @@ class MembershipCache {
   std::int64_t ttl_ns_;
   std::map<std::string, Entry> entries_;  // key: user '\n' requested account
 };
+
+// job_modify (issue 16 item 2): whether `user`, the job's owner, may move a job to `account`.
+// ok when the account exists and the user is a member; else not_member/unknown_account/no_account
+// with the message for the user (naming the user's own accounts). Only reads the ledger.
+SubmitResult check_account_change(Ledger& ledger, const std::string& user, const std::string& account);
 
 // Resolves the account, checks membership, prices the worst case and compares it with the
 // account's available funds. Only reads the ledger. Storage/config failures propagate as Error.

@@ -47,12 +47,20 @@ const std::vector<OptionSpec>& options_table() {
        "path); jobcomp/paracloud looks there first, then in the job's WorkDir. Empty: WorkDir only",
        nullptr},
       {"", "DefaultTimeLimit", OptType::duration, "1:00:00",
-       "Time limit priced when neither the job nor its partition has one", nullptr},
+       "Time limit priced, and given to the job (job_submit), when neither the job nor its partition "
+       "has one or the job asks for UNLIMITED and its partition has no MaxTime",
+       nullptr},
       {"", "RefundPolicy", OptType::list, "NODE_FAIL",
        "Comma-separated job end states whose charge is refunded in full (empty: none)",
        "BOOT_FAIL|CANCELLED|COMPLETED|DEADLINE|FAILED|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|TIMEOUT"},
       {"", "LienGrace", OptType::duration, "1:00:00",
-       "Time added to a job's time limit before its hold on funds expires", nullptr},
+       "Accepted for old files and not used: a job's hold on funds no longer expires, it lasts until "
+       "the job is settled",
+       nullptr},
+      {"", "LedgerSnapshotMaxAge", OptType::integer, "10",
+       "Seconds job_submit may answer from its in-memory copy of the ledger (refreshed every second "
+       "off slurmctld's locks); older, jobs are rejected with \"ledger unavailable, retry\"",
+       "1..3600"},
       {"", "TuneDefault", OptType::enumeration, "profile",
        "Runtime tuning for jobs that do not choose: off, profile (measure only) or auto (apply rules)",
        "off|profile|auto"},

@@ -15,21 +15,62 @@
 
 namespace paracloud {
 
-std::string billing_account(Ledger& ledger, const JobFacts& f) {
-  if (!f.account.empty() && ledger.find_account(f.account)) return f.account;
-  if (auto def = ledger.default_account(f.user)) return *def;
+// Who pays for a run (issue 16 item 2): the job's Slurm account only when the ledger has it AND
+// the job's user is a member of it -- a pending job's account can be changed (scontrol update),
+// so the name alone authorises nothing. Otherwise the user's default ledger account pays;
+// `foreign` then says that the job named a ledger account of somebody else.
+struct Billing {
+  std::string account;
+  bool foreign = false;  // f.account is a ledger account the user is not a member of
+  std::string note;      // why the job's account was not used ("" when it was)
+};
+
+static Billing decide_billing(Ledger& ledger, const JobFacts& f) {
+  Billing b;
+  if (!f.account.empty() && ledger.find_account(f.account)) {
+    if (ledger.is_member(f.user, f.account)) {
+      b.account = f.account;
+      return b;
+    }
+    b.foreign = true;
+    b.note = "job's account " + f.account + " is not one of user " + f.user + "'s accounts";
+  }
+  if (auto def = ledger.default_account(f.user)) {
+    b.account = *def;
+    if (!b.note.empty()) b.note += ": billed " + f.user + "'s default account " + *def;
+    return b;
+  }
   std::string what = "user '" + f.user + "' has no paracloud account";
-  if (!f.account.empty()) what += " (Slurm account '" + f.account + "' is not a ledger account)";
+  if (b.foreign)
+    what += " (the job's account '" + f.account + "' is not one of theirs)";
+  else if (!f.account.empty())
+    what += " (Slurm account '" + f.account + "' is not a ledger account)";
   throw Error(Errc::not_found, what, "paracloud bank user add " + f.user + " ACCOUNT --default");
 }
 
+std::string billing_account(Ledger& ledger, const JobFacts& f) { return decide_billing(ledger, f).account; }
+
 HoldOutcome place_hold(const Config& cfg, Ledger& ledger, const JobFacts& f) {
   HoldOutcome out;
-  Quote q = hold_quote(cfg, f);
-  out.account = billing_account(ledger, f);
   out.key = lien_key(f);
+  const std::string id = std::to_string(f.job_id);
+  // A run without a time limit has no bounded cost: it is not started (issue 16 item 3).
+  // job_submit/paracloud gives every job a limit; this catches limits removed afterwards.
+  if (f.time_limit <= 0) {
+    out.message = "paracloud: job " + id + " has no time limit, so its cost has no bound - scontrol update JobId=" +
+                  id + " TimeLimit=HH:MM:SS, then scontrol release " + id;
+    return out;
+  }
+  Billing b = decide_billing(ledger, f);
+  if (b.foreign) {  // moved to somebody else's account after submit: never hold (or charge) it there
+    out.message = "paracloud: user " + f.user + " is not a member of account " + f.account + " - scontrol update JobId=" +
+                  id + " Account=<one of your accounts>, then scontrol release " + id;
+    return out;
+  }
+  Quote q = hold_quote(cfg, f);
+  out.account = b.account;
   out.amount = q.total;
-  out.expires = f.start + hold_seconds(cfg, f) + cfg.lien_grace;
+  out.expires = 0;  // until settled: a hold must not lapse while its run still runs (suspended, limit raised)
   if (q.total == 0) {  // free resources: nothing to hold
     out.placed = true;
     return out;
@@ -40,12 +81,11 @@ HoldOutcome place_hold(const Config& cfg, Ledger& ledger, const JobFacts& f) {
     out.replayed = r.replayed;
   } catch (const Error& e) {
     if (e.code() != Errc::refused) throw;
-    Balance b = ledger.balance(out.account);
-    out.available = b.available();
-    out.message = "paracloud: insufficient funds: job " + std::to_string(f.job_id) + " needs up to " +
+    Balance bal = ledger.balance(out.account);
+    out.available = bal.available();
+    out.message = "paracloud: insufficient funds: job " + id + " needs up to " +
                   format_money(q.total, cfg.currency) + ", account " + out.account + " has " +
-                  format_money(out.available, cfg.currency) + " available - deposit funds, then scontrol release " +
-                  std::to_string(f.job_id);
+                  format_money(out.available, cfg.currency) + " available - deposit funds, then scontrol release " + id;
   }
   return out;
 }
@@ -224,7 +264,11 @@ SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, b
   }
 
   if (s.charge) {
-    if (r.ledger_account.empty()) r.ledger_account = billing_account(ledger, f);
+    if (r.ledger_account.empty()) {  // no hold: decide now, never on the account name alone
+      Billing b = decide_billing(ledger, f);
+      r.ledger_account = b.account;
+      if (!b.note.empty()) r.note = r.note.empty() ? b.note : r.note + "; " + b.note;
+    }
     std::string note = f.state + ", " + std::to_string(s.elapsed) + " s";
     OpResult c = ledger.charge(r.ledger_account, s.cost, charge_key(f), r.lien_key, job_ref(f), f.user, note);
     out.ledger_replayed = c.replayed;

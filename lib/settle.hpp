@@ -11,8 +11,9 @@
 
 namespace paracloud {
 
-// The ledger account a run is billed to: its Slurm account when the ledger has it, else the
-// user's default ledger account. Throws Error(not_found) naming the user and the fix.
+// The ledger account a run is billed to: its Slurm account when the ledger has it and the run's
+// user is a member of it (a pending job's account can be changed after submit), else the user's
+// default ledger account. Throws Error(not_found) naming the user and the fix.
 std::string billing_account(Ledger& ledger, const JobFacts& f);
 
 // What happened when a run asked to start.
@@ -27,9 +28,11 @@ struct HoldOutcome {
   std::string message;     // refused: for the user ("paracloud: insufficient funds: ...")
 };
 
-// Places the lien of one run: the worst case (hold_quote) until start + limit + LienGrace.
-// Insufficient funds is an outcome (placed = false, message set); configuration, pricing and
-// storage failures are thrown as Error (the caller refuses the start and says why).
+// Places the lien of one run: the worst case (hold_quote), never expiring (expires = 0): the
+// charge at settlement closes it, so a run that is suspended or has its limit raised stays held.
+// Refused outcomes (placed = false, message for the user): insufficient funds; no time limit
+// (an unbounded cost); a Slurm account that is a ledger account the user is not a member of.
+// Configuration, pricing and storage failures are thrown as Error (the caller refuses the start).
 HoldOutcome place_hold(const Config& cfg, Ledger& ledger, const JobFacts& f);
 
 // ---------------------------------------------------------------- AccountingLog

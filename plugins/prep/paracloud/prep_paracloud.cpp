@@ -93,8 +93,8 @@ void handle(Request& req) {
     const Config& cfg = g->config.get();
     HoldOutcome h = place_hold(cfg, g->config.ledger(), req.facts);
     if (h.placed) {
-      info("%s: JobId=%u: held %s on account %s (%s, expires %s)%s", plugin_type, req.facts.job_id,
-           format_money(h.amount, cfg.currency).c_str(), h.account.c_str(), h.key.c_str(), iso_utc(h.expires).c_str(),
+      info("%s: JobId=%u: held %s on account %s (%s, until settled)%s", plugin_type, req.facts.job_id,
+           format_money(h.amount, cfg.currency).c_str(), h.account.c_str(), h.key.c_str(),
            h.replayed ? " [already held]" : "");
       if (h.amount > 0 && !h.replayed && run_ended(req.facts)) {
         // Cancelled while we held: its completion was settled before the hold existed.
