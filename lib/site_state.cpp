@@ -183,19 +183,57 @@ void write_site_state(const std::string& dir, const SiteState& s) {
   }
 }
 
+// job_submit reads these files inside slurmctld: whatever sits at the path must not hang it (a FIFO
+// opened without O_NONBLOCK waits for a writer; /dev/zero never ends) nor bloat it (issue 16 item 4).
+// So: no symlinks (O_NOFOLLOW), never block on open (O_NONBLOCK), regular files only, owned by root
+// or by this process's user, and at most kSiteStateMaxBytes.
+static constexpr off_t kSiteStateMaxBytes = 1 << 20;
+
 SiteState read_site_state(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
     int e = errno;
     if (e == ENOENT)
       throw Error(Errc::not_found, "no state file '" + path + "'",
                   "run `paracloud sites collect` (or its daemon) so that it writes one");
-    throw Error(Errc::storage, "cannot read '" + path + "': " + std::strerror(e),
-                "check its permissions");
+    if (e == ELOOP)
+      throw Error(Errc::storage, "'" + path + "' is a symbolic link; state files are read only as regular files",
+                  "let `paracloud sites collect` write the file itself");
+    throw Error(Errc::storage, "cannot read '" + path + "': " + std::strerror(e), "check its permissions");
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0)
+    throw Error(Errc::storage, "cannot stat '" + path + "': " + std::strerror(errno), "check its permissions");
+  if (!S_ISREG(st.st_mode))
+    throw Error(Errc::storage, "'" + path + "' is not a regular file",
+                "remove it; `paracloud sites collect` writes regular files");
+  if (st.st_uid != 0 && st.st_uid != ::geteuid())
+    throw Error(Errc::storage, "'" + path + "' is owned by uid " + std::to_string(st.st_uid) + ", not by root or uid " +
+                                   std::to_string(::geteuid()),
+                "run `paracloud sites collect` as root or as SlurmUser");
+  if (st.st_size > kSiteStateMaxBytes)
+    throw Error(Errc::bad_input, path + ": larger than " + std::to_string(kSiteStateMaxBytes) + " bytes (" +
+                                     std::to_string(st.st_size) + "); not a site state document");
+  std::string text;
+  text.resize(static_cast<std::size_t>(kSiteStateMaxBytes) + 1);
+  std::size_t got = 0;
+  while (got < text.size()) {  // the file may grow after fstat: read at most the cap + 1
+    ssize_t n = ::read(fd, &text[got], text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      throw Error(Errc::storage, "cannot read '" + path + "': " + std::strerror(errno), "check its permissions");
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (got > static_cast<std::size_t>(kSiteStateMaxBytes))
+    throw Error(Errc::bad_input, path + ": larger than " + std::to_string(kSiteStateMaxBytes) +
+                                     " bytes; not a site state document");
+  text.resize(got);
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded())
     throw Error(Errc::bad_input, path + ": not valid JSON; expected a site state document");
   return site_state_from_json(j, path);

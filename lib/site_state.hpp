@@ -55,6 +55,8 @@ std::string site_state_path(const std::string& dir, const std::string& site);
 // Creates dir (and its parents) when missing. Throws Error(storage) naming the path and errno.
 void write_site_state(const std::string& dir, const SiteState& s);
 // Throws Error(not_found) when the file does not exist, Error(bad_input)/Error(refused) as above.
+// Never blocks and never reads more than 1 MiB: a symlink, a FIFO, a device, a file owned by
+// another user than root or this process's is Error(storage); a larger file is Error(bad_input).
 SiteState read_site_state(const std::string& path);
 // The state of every configured site, in cfg.sites order. A missing or unreadable file gives a
 // state with observed_at 0 and `error` saying what went wrong (judged StateHealth::missing); it

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -213,4 +214,55 @@ Test(site_state, judge_staleness) {
   s.observed_at = 0;
   cr_assert(judge_state(&s, t, 60).health == StateHealth::missing);
   cr_assert_str_eq(to_string(StateHealth::stale), "stale");
+}
+
+// Issue 16 item 4: job_submit reads these files; a FIFO, a device or a huge file in SiteStateDir
+// must not hang or bloat slurmctld. (The timeout only ends a hung read; it asserts nothing.)
+static Errc read_error_of(const std::string& path, std::string* what) {
+  try {
+    read_site_state(path);
+  } catch (const Error& e) {
+    *what = e.what();
+    return e.code();
+  }
+  *what = "(no error)";
+  return Errc::internal;
+}
+
+Test(site_state, a_fifo_is_refused_without_blocking, .timeout = 20) {
+  std::string dir = scratch();
+  std::string path = dir + "/a.json";
+  cr_assert_eq(mkfifo(path.c_str(), 0600), 0);
+  std::string what;
+  Errc c = read_error_of(path, &what);
+  cr_assert_eq(static_cast<int>(c), static_cast<int>(Errc::storage), "%s", what.c_str());
+  cr_assert(what.find("not a regular file") != std::string::npos, "%s", what.c_str());
+  remove_tree(dir);
+}
+
+Test(site_state, symlinks_and_devices_are_refused, .timeout = 20) {
+  std::string dir = scratch();
+  std::string link = dir + "/a.json";
+  cr_assert_eq(symlink("/dev/zero", link.c_str()), 0);
+  std::string what;
+  Errc c = read_error_of(link, &what);
+  cr_assert_eq(static_cast<int>(c), static_cast<int>(Errc::storage), "symlink: %s", what.c_str());
+  c = read_error_of("/dev/zero", &what);
+  cr_assert_eq(static_cast<int>(c), static_cast<int>(Errc::storage), "/dev/zero: %s", what.c_str());
+  remove_tree(dir);
+}
+
+Test(site_state, files_over_the_size_cap_are_refused) {
+  std::string dir = scratch();
+  write_site_state(dir, sample());
+  std::string path = site_state_path(dir, sample().site);
+  {
+    std::ofstream out(path, std::ios::app);
+    out << std::string(2 << 20, ' ');  // still valid JSON, 2 MiB
+  }
+  std::string what;
+  Errc c = read_error_of(path, &what);
+  cr_assert_eq(static_cast<int>(c), static_cast<int>(Errc::bad_input), "%s", what.c_str());
+  cr_assert(what.find("larger than") != std::string::npos, "%s", what.c_str());
+  remove_tree(dir);
 }
