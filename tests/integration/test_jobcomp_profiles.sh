@@ -49,6 +49,7 @@ conf=$work/paracloud.conf LOG=$work/accounting.jsonl
 printf '%s\n' "ClusterName=pcprof" "LedgerPath=$work/ledger.db" "AccountingLog=$LOG" "SpoolDir=$work/spool" \
   "ProfileDir=$work/profiles" "SiteName=pcprof" "PriceName=pcprof:* cpu=1 mem=0 node=0" >"$conf"
 { "$PC" --conf "$conf" bank account add lab && "$PC" --conf "$conf" bank user add root -A lab --default &&
+    "$PC" --conf "$conf" bank user add nobody -A lab --default &&
     "$PC" --conf "$conf" bank deposit lab 1000; } >"$work/bank.log" 2>&1 || { cat "$work/bank.log"; it_fail "ledger setup"; }
 it_cluster_up --nodes 1 --name pcprof --plugstack "$work/plugstack.conf" \
   --plugin-dir "$comp_dir" --paracloud-conf "$conf" --set JobCompType=jobcomp/paracloud
@@ -83,6 +84,19 @@ it_ok "the runtime wrote its profile to profile_dir: paracloud-profile-$job.0.js
 it_expect_eq "record of a job whose profile is in ProfileDir: where and what" \
   "$(record "$job" '(r["profile"] and r["profile"]["dir"], r["profile"] and [s["step"] for s in r["profile"]["steps"]], r["profile"] and r["profile"]["steps"][0]["ranks"], r["profile_reason"])')" \
   "('$work/profiles', ['0'], 2, None)"
+
+# The same for a job of another user (sbatch --uid, as root): slurmctld's reader runs as that user
+# and reads the profile it owns.
+printf '#!/bin/sh\nsrun --mpi=pmix -n 2 %s/calls_c\n' "$work" >"$work/nobody.sh"
+chmod 755 "$work/nobody.sh"
+it_sbatch --uid=nobody --gid=nogroup -n 2 -D / -o /dev/null --tune=profile "$work/nobody.sh"
+ujob=$IT_JOB
+it_check "the job of user nobody completes" it_wait_job "$ujob" 90
+it_expect_eq "its profile is in ProfileDir, owned by nobody" \
+  "$(stat -c %U "$work/profiles/paracloud-profile-$ujob.0.json" 2>&1)" nobody
+it_expect_eq "record of the job of user nobody: where and what" \
+  "$(record "$ujob" '(r["user"], r["profile"] and r["profile"]["dir"], r["profile"] and [s["step"] for s in r["profile"]["steps"]], r["profile_reason"])')" \
+  "('nobody', '$work/profiles', ['0'], None)"
 
 # ---------------------------------------------------------------- a hung WorkDir
 # The job starts in a real directory (its script runs there: slurmstepd's chdir is done); the hung
