@@ -10,7 +10,10 @@
 // It only reads: funds are held at job start (prep/paracloud), charged at completion (jobcomp).
 // Job arrays are quoted per task and heterogeneous jobs per component (each is held at its own
 // start); a partition list "a,b" is quoted in each and the dearest quote decides.
-// Updates (job_modify) are not re-quoted: the hold at start prices the final limits.
+// Updates (job_modify) are not re-quoted: the hold at start prices the final limits. An update
+// of Account= needs the owner's membership of the new account; TimeLimit=UNLIMITED is refused.
+// A job that would run UNLIMITED (asked for, or no limit anywhere) is given the limit it was
+// priced for: the partition's MaxTime, else DefaultTimeLimit.
 // Batch jobs get SLURM_PARACLOUD_QUOTE="<amount> <currency>" in their environment.
 //
 // Routing (issue 4), when this controller is in a Slurm federation and paracloud.conf has two or
@@ -43,17 +46,22 @@
 //     configuration stays in force. A broken or missing file at init makes init fail, so
 //     slurmctld refuses to start: a controller that silently let every job through unpriced
 //     would give away compute, and one that rejected every job would be worse to debug.
-//   - ONE read-only SQLite ledger handle stays open (reopened when LedgerPath changes); while it
-//     cannot be opened, jobs are rejected with the path and the fix (prepaid: fail closed).
-//     A (user, account) pair found valid is remembered for 1 s (MembershipCache), so a burst
-//     costs one query per job: the balance, which is always read fresh.
+//   - the ledger is never read here: a LedgerMirror (lib/ledger_snapshot.hpp) copies accounts,
+//     balances and memberships every second with its own read-only connection in its own thread,
+//     and the callback reads the newest copy from memory. With no copy younger than
+//     LedgerSnapshotMaxAge (default 10 s: a stalled MariaDB, an unopenable file) jobs are rejected
+//     at once with "the ledger is unavailable, retry" (prepaid: fail closed, never block). A
+//     rejection for funds or membership is checked again on a copy taken after the call when one
+//     can be made within 50 ms (a deposit just made counts), never while the ledger is stalled.
 //   - Partition facts (DefaultTime, MaxTime, node size, default memory) come from a background
 //     thread that calls slurm_load_partitions()/slurm_load_node() once a second from init until
 //     the first success (the controller answers RPCs only after init), then every 60 s
 //     (partition edits are seen within a minute). Until the first load a job without --time is
 //     priced at paracloud.conf DefaultTimeLimit and whole-node jobs at their requested CPUs.
 //     The default partition's name comes from slurmctld's default_part_name global at once.
-//   - user names (getpwuid_r may ask NSS/LDAP) are cached per uid.
+//   - user names (getpwuid_r may ask NSS/LDAP) are cached per uid for 10 minutes, unknown uids
+//     for 30 s.
+//   - the routing snapshot (site state files) is only ever rebuilt by its background thread.
 // Latency: every call is timed (two clock reads) into a 100 ns histogram; p50/p90/p99/max are
 // logged at fini and, when slurmctld runs with PARACLOUD_JOB_SUBMIT_TIMING=N, every N calls.
 #include <pthread.h>
@@ -84,6 +92,7 @@
 #include "fed_route.hpp"
 #include "job_request.hpp"
 #include "ledger.hpp"
+#include "ledger_snapshot.hpp"
 #include "pricing.hpp"
 #include "router.hpp"
 #include "site_state.hpp"
@@ -202,6 +211,7 @@ struct Shared {
   std::mutex route_mu;
   std::shared_ptr<const RouteSnapshot> route;  // null: fewer than two sites (no routing)
   std::string route_error;                     // last snapshot failure (logged once)
+  bool route_wanted = false;                   // a reload asks route_thread for a new snapshot now (thread_mu)
   std::thread route_thread;
 };
 Shared* g_shared = nullptr;
@@ -314,13 +324,17 @@ struct State {
   struct stat conf_stat {};
   struct stat failed_stat {};  // the last file version that failed to parse (logged once)
   std::int64_t last_check_ns = 0;
-  std::unique_ptr<Ledger> ledger;
-  std::string ledger_path;
-  std::string ledger_error;
-  std::int64_t ledger_retry_ns = 0;
-  std::unordered_map<uint32_t, std::string> users;
-  paracloud::MembershipCache members;  // 1 s: see MembershipCache
+  // The ledger as job_submit sees it: an in-memory copy refreshed every second by the mirror's
+  // own thread and connection (issue 16 item 4: never a database round trip under the job lock).
+  std::unique_ptr<paracloud::LedgerMirror> mirror;
+  struct CachedUser {
+    std::string name;  // empty: getpwuid_r found no such uid
+    std::int64_t expires_ns = 0;
+  };
+  std::unordered_map<uint32_t, CachedUser> users;
 };
+constexpr std::int64_t kUserTtlNs = 600 * kSecond;        // a user name found: 10 minutes
+constexpr std::int64_t kUnknownUserTtlNs = 30 * kSecond;  // none found (NSS/LDAP may be slow to fail)
 State* g_state = nullptr;
 
 bool same_file(const struct stat& a, const struct stat& b) {
@@ -338,6 +352,26 @@ std::string config_path() {
   return paracloud::default_config_path();
 }
 
+// The mirror's source: LedgerPath and LedgerPassFile (a change of either reopens the ledger).
+std::string mirror_source(const Config& cfg) { return cfg.ledger_path + '\n' + cfg.get("LedgerPassFile"); }
+
+paracloud::MirrorOptions mirror_options(const Config& cfg) {
+  paracloud::MirrorOptions o;
+  std::string age = cfg.get("LedgerSnapshotMaxAge");
+  if (!age.empty()) o.max_age_ns = std::strtoll(age.c_str(), nullptr, 10) * kSecond;
+  return o;
+}
+
+// Opens the ledger read-only in the mirror's thread (never under slurmctld's locks).
+std::unique_ptr<Ledger> open_for_mirror(const std::string& source) {
+  std::size_t nl = source.find('\n');
+  paracloud::LedgerOptions o;
+  o.read_only = true;
+  o.create = false;
+  o.password_file = nl == std::string::npos ? "" : source.substr(nl + 1);  // MariaDB (LedgerPath=mysql://...)
+  return paracloud::open_ledger(source.substr(0, nl), o);
+}
+
 // Re-parses paracloud.conf when its stat() changed; at most once a second. Caller holds st.mu.
 void maybe_reload(State& st, std::int64_t now) {
   if (now - st.last_check_ns < kSecond) return;
@@ -349,9 +383,8 @@ void maybe_reload(State& st, std::int64_t now) {
     auto cfg = std::make_shared<const Config>(paracloud::load_config(st.conf_path));
     st.cfg = cfg;
     st.conf_stat = sb;
-    if (cfg->ledger_path != st.ledger_path) st.ledger.reset();
+    if (st.mirror) st.mirror->set_source(mirror_source(*cfg), mirror_options(*cfg));
     st.users.clear();
-    st.members.clear();
     slurm_info("%s: reloaded %s", plugin_type, st.conf_path.c_str());
   } catch (const std::exception& e) {
     st.failed_stat = sb;
@@ -360,37 +393,25 @@ void maybe_reload(State& st, std::int64_t now) {
   }
 }
 
-// The open read-only ledger, or nullptr with st.ledger_error set. Retries at most once a second.
-Ledger* ledger(State& st, std::int64_t now) {
-  if (st.ledger) return st.ledger.get();
-  if (!st.ledger_error.empty() && now < st.ledger_retry_ns) return nullptr;
-  st.ledger_path = st.cfg->ledger_path;
-  try {
-    paracloud::LedgerOptions o;
-    o.read_only = true;
-    o.create = false;
-    o.password_file = st.cfg->get("LedgerPassFile");  // MariaDB ledgers (LedgerPath=mysql://...)
-    st.ledger = paracloud::open_ledger(st.ledger_path, o);
-    st.ledger_error.clear();
-    return st.ledger.get();
-  } catch (const std::exception& e) {
-    st.ledger_error = e.what();
-    st.ledger_retry_ns = now + kSecond;
-    slurm_error("%s: cannot open the ledger: %s", plugin_type, e.what());
-    return nullptr;
-  }
+// The newest copy of the ledger, or nullptr with *why set (no copy yet, or none younger than
+// LedgerSnapshotMaxAge: the ledger is not answering). Never waits.
+std::shared_ptr<paracloud::SnapshotLedger> ledger(State& st, std::int64_t now, std::string* why) {
+  return st.mirror->current(now, why);
 }
 
-std::string user_name(State& st, uint32_t uid) {
+// getpwuid_r may ask NSS/LDAP: answers, found or not, are remembered (kUserTtlNs, kUnknownUserTtlNs)
+// so that a burst of jobs of an unknown uid costs one lookup, not one each. Caller holds st.mu.
+std::string user_name(State& st, uint32_t uid, std::int64_t now) {
   auto it = st.users.find(uid);
-  if (it != st.users.end()) return it->second;
+  if (it != st.users.end() && now < it->second.expires_ns) return it->second.name;
   struct passwd pw, *res = nullptr;
   std::vector<char> buf(4096);
   std::string name;
   while (getpwuid_r(uid, &pw, buf.data(), buf.size(), &res) == ERANGE && buf.size() < (1u << 20))
     buf.resize(buf.size() * 2);
   if (res && res->pw_name) name = res->pw_name;
-  if (!name.empty()) st.users.emplace(uid, name);
+  if (st.users.size() >= 100000) st.users.clear();  // bounded: a flood of distinct uids restarts it
+  st.users[uid] = State::CachedUser{name, now + (name.empty() ? kUnknownUserTtlNs : kUserTtlNs)};
   return name;
 }
 
@@ -446,31 +467,33 @@ void route_thread() {
   Shared& sh = *g_shared;
   std::unique_lock<std::mutex> lk(sh.thread_mu);
   while (!sh.stop) {
-    if (sh.thread_cv.wait_for(lk, std::chrono::seconds(1), [&sh] { return sh.stop; })) break;
+    if (sh.thread_cv.wait_for(lk, std::chrono::seconds(1), [&sh] { return sh.stop || sh.route_wanted; }) && sh.stop)
+      break;
+    sh.route_wanted = false;
     lk.unlock();
     refresh_routes();
     lk.lock();
   }
 }
 
-// The snapshot of this paracloud.conf version. Right after a reload the background thread has not
-// caught up yet: then it is built here once (local file reads) rather than routing on the old file.
+// The newest routing snapshot. Right after a reload it may still be of the previous paracloud.conf:
+// the background thread is woken to rebuild it (reading SiteStateDir is file I/O, never done
+// under slurmctld's job write lock, issue 16 item 4) and routing uses the previous snapshot until
+// then (at most a second). Null when the new configuration has fewer than two sites.
 std::shared_ptr<const RouteSnapshot> route_snapshot(const std::shared_ptr<const Config>& cfg) {
+  if (cfg->sites.size() < 2) return nullptr;
   std::shared_ptr<const RouteSnapshot> snap;
   {
     std::lock_guard<std::mutex> lk(g_shared->route_mu);
     snap = g_shared->route;
   }
-  if (snap && snap->cfg == cfg) return snap;
-  if (cfg->sites.size() < 2) return nullptr;
-  try {
-    snap = build_snapshot(cfg);
-  } catch (const std::exception& e) {
-    slurm_error("%s: routing state: %s", plugin_type, e.what());
-    return snap;  // the previous configuration's, if any
+  if (!snap || snap->cfg != cfg) {
+    {
+      std::lock_guard<std::mutex> lk(g_shared->thread_mu);
+      g_shared->route_wanted = true;
+    }
+    g_shared->thread_cv.notify_all();
   }
-  std::lock_guard<std::mutex> lk(g_shared->route_mu);
-  g_shared->route = snap;
   return snap;
 }
 
@@ -565,8 +588,38 @@ void replace_str(char** field, const std::string& value) {
   *field = slurm_xstrdup(value.c_str());
 }
 
-// An accepted job: the defaulted account and, for batch jobs, the quote in its environment.
-int accept(job_desc_msg_t* jd, const paracloud::SubmitResult& best, const Config& cfg, uint32_t uid) {
+// check_submission() on the ledger copy `led`. A rejection that a change made just before could
+// lift (no funds yet, not a member yet, no such account yet) is checked again on a copy taken
+// after this call when the mirror makes one within MirrorOptions::fresh_wait_ns; the mirror does
+// not wait at all while the ledger is stalled, so this stays bounded (issue 16 item 4).
+paracloud::SubmitResult check_on_copy(State& st, const Config& cfg, std::shared_ptr<paracloud::SnapshotLedger>& led,
+                                      const paracloud::SubmitCheck& check, std::int64_t now) {
+  paracloud::SubmitResult res = paracloud::check_submission(cfg, *led, check);
+  switch (res.verdict) {
+    case paracloud::Verdict::no_account:
+    case paracloud::Verdict::unknown_account:
+    case paracloud::Verdict::not_member:
+    case paracloud::Verdict::insufficient_funds: break;
+    default: return res;
+  }
+  std::string why;
+  std::shared_ptr<paracloud::SnapshotLedger> newer = st.mirror->fresher(now, &why);
+  if (newer && newer != led) {
+    led = newer;
+    res = paracloud::check_submission(cfg, *led, check);
+  }
+  return res;
+}
+
+// An accepted job: the defaulted account, the time limit it was priced for when it would
+// otherwise run UNLIMITED (issue 16 item 3), and, for batch jobs, the quote in its environment.
+int accept(job_desc_msg_t* jd, const paracloud::SubmitResult& best, const Config& cfg, uint32_t uid,
+           std::int64_t set_time_limit_min) {
+  if (set_time_limit_min > 0 && set_time_limit_min < static_cast<std::int64_t>(INFINITE)) {
+    jd->time_limit = static_cast<uint32_t>(set_time_limit_min);
+    slurm_verbose("%s: uid %u: time limit set to %lld min, the limit it was priced for", plugin_type, uid,
+                  static_cast<long long>(set_time_limit_min));
+  }
   if (slurm_conf.slurmctld_debug >= kLogLevelDebug)  // skip building the text otherwise
     slurm_debug("%s: uid %u account %s%s quote %s (%s)", plugin_type, uid, best.account.c_str(),
                 best.account_defaulted ? " (default)" : "", paracloud::format_money(best.quote.total, cfg.currency).c_str(),
@@ -597,7 +650,8 @@ constexpr char kRouteOption[] = "_SLURM_SPANK_OPTION_paracloud_route";  // spank
 // Routing in a federation (see the file comment). `wc` is the job's worst case on this cluster's
 // partition facts; `user_partition` whether the user named a partition.
 int route_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, State& st, const Config& cfg,
-              const RouteSnapshot& snap, Ledger& led, const std::string& user, uint32_t uid,
+              const RouteSnapshot& snap, std::shared_ptr<paracloud::SnapshotLedger>& led,
+              const std::string& user, uint32_t uid,
               paracloud::WorstCase wc, bool user_partition, const std::string& local_site, std::int64_t now) {
   paracloud::RouteOptions opt = snap.options;
   std::string policy_source = "RoutePolicy";
@@ -664,7 +718,7 @@ int route_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, State& st
     wc.resources.site = local_site;  // a sibling whose own view finds itself infeasible
   }
   paracloud::SubmitCheck check{user, str(jd->account), wc.resources, wc.time_source};
-  paracloud::SubmitResult res = paracloud::check_submission(cfg, led, check, &st.members, now);
+  paracloud::SubmitResult res = check_on_copy(st, cfg, led, check, now);
   if (res.verdict != paracloud::Verdict::ok) return reject(err_msg, slurm_code(res.verdict), uid, res.message);
 
   bool runs_here = sibling || std::find(info.clusters.begin(), info.clusters.end(), local_cluster) != info.clusters.end();
@@ -684,7 +738,7 @@ int route_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, State& st
     slurm_info("%s: uid %u: route %s (%s) -> %s, quote %s at %s", plugin_type, uid, paracloud::to_string(d.policy),
                policy_source.c_str(), choice.clusters.c_str(),
                paracloud::format_money(res.quote.total, cfg.currency).c_str(), wc.resources.site.c_str());
-  return accept(jd, res, cfg, uid);
+  return accept(jd, res, cfg, uid, wc.set_time_limit_min);
 }
 
 int check_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, std::int64_t now) {
@@ -694,17 +748,18 @@ int check_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, std::int6
   std::shared_ptr<const Config> cfg = st.cfg;
 
   uint32_t uid = (jd->user_id != NO_VAL) ? jd->user_id : submit_uid;
-  std::string user = user_name(st, uid);
+  std::string user = user_name(st, uid, now);
   if (user.empty())
     return reject(err_msg, SLURM_ERROR, uid,
                   "paracloud: uid " + std::to_string(uid) +
                       " has no user name on the controller - ask your operator to make the user known "
                       "to slurmctld's host (passwd/LDAP)");
-  Ledger* led = ledger(st, now);
-  if (!led)
+  std::string why;
+  std::shared_ptr<paracloud::SnapshotLedger> led = ledger(st, now, &why);
+  if (!led)  // fail closed, at once: never wait for the database under slurmctld's job write lock
     return reject(err_msg, SLURM_ERROR, uid,
-                  "paracloud: the ledger is unavailable (" + st.ledger_error +
-                      ") - ask your operator to check LedgerPath in " + st.conf_path);
+                  "paracloud: the ledger is unavailable, retry in a minute (" + why +
+                      ") - if it persists, ask your operator to check LedgerPath in " + st.conf_path);
 
   paracloud::JobRequest req = to_request(jd);
   std::shared_ptr<const PartitionTable> parts = partitions();
@@ -740,13 +795,14 @@ int check_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, std::int6
                       std::string("paracloud: cannot price the request: ") + e.what() +
                           (e.hint().empty() ? "" : " - " + e.hint()));
       }
-      return route_job(jd, submit_uid, err_msg, st, *cfg, *snap, *led, user, uid, wc,
+      return route_job(jd, submit_uid, err_msg, st, *cfg, *snap, led, user, uid, wc,
                        jd->partition && *jd->partition, site, now);
     }
   }
 
   paracloud::SubmitResult best;
   bool have_best = false;
+  std::int64_t set_limit = 0;  // the longest limit one of the partitions was priced for, if Slurm's would be UNLIMITED
   for (const std::string& name : names) {
     PartitionFacts facts;
     facts.name = name;
@@ -767,13 +823,14 @@ int check_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, std::int6
     }
     wc.resources.site = site;
     paracloud::SubmitCheck check{user, str(jd->account), wc.resources, wc.time_source};
-    paracloud::SubmitResult res = paracloud::check_submission(*cfg, *led, check, &st.members, now);
+    paracloud::SubmitResult res = check_on_copy(st, *cfg, led, check, now);
     if (res.verdict != paracloud::Verdict::ok) return reject(err_msg, slurm_code(res.verdict), uid, res.message);
     if (!have_best || res.quote.total > best.quote.total) best = std::move(res);
     have_best = true;
+    set_limit = std::max(set_limit, wc.set_time_limit_min);
   }
 
-  return accept(jd, best, *cfg, uid);
+  return accept(jd, best, *cfg, uid, set_limit);
 }
 
 }  // namespace
@@ -792,6 +849,14 @@ extern "C" int init(void) {
     }
     stat(st->conf_path.c_str(), &st->conf_stat);
     st->last_check_ns = now_ns();
+    st->mirror = std::make_unique<paracloud::LedgerMirror>(open_for_mirror, mirror_source(*st->cfg),
+                                                           mirror_options(*st->cfg));
+    st->mirror->wait_first(2 * kSecond);  // the first copy before the first job, unless the ledger is slow
+    {
+      std::string why;
+      if (!st->mirror->current(now_ns(), &why))
+        slurm_error("%s: %s; jobs are rejected (\"retry\") until a copy is made", plugin_type, why.c_str());
+    }
     g_state = st;
     if (const char* t = getenv("PARACLOUD_JOB_SUBMIT_TIMING"); t && *t)
       g_timing.log_every = std::strtoull(t, nullptr, 10);
@@ -849,10 +914,51 @@ extern "C" int job_submit(job_desc_msg_t* job_desc, uint32_t submit_uid, char** 
 
 // Updates (scontrol update job ...) are not re-quoted: the job record holds the resources and is
 // opaque here (public headers only); the hold placed at job start prices the final limits.
-extern "C" int job_modify(job_desc_msg_t* job_desc, job_record_t* job_ptr, uint32_t submit_uid, char** err_msg) {
-  (void)job_desc;
+// Two updates are checked (issue 16 items 2 and 3), for everyone including operators:
+//   Account=X   : the job's owner (job_desc->user_id: slurmctld fills it in from the job before
+//                 calling here) must be a member of ledger account X - else the hold and the
+//                 charge would land on somebody else's account;
+//   TimeLimit=UNLIMITED : refused - a run without a limit has no bounded cost.
+// Both are answered from the ledger copy (never a database round trip); without a usable copy an
+// account change is refused with "retry".
+// Slurm 22.05 calls job_modify with THREE arguments (job_submit.c: ops.modify(job_desc, job_ptr,
+// submit_uid)): there is no err_msg to write to, so the user sees only the error code's text
+// (scontrol: "Invalid account or account/partition combination specified") and the reason is in
+// slurmctld's log. (An err_msg parameter here would be whatever the caller left in a register.)
+extern "C" int job_modify(job_desc_msg_t* job_desc, job_record_t* job_ptr, uint32_t submit_uid) {
   (void)job_ptr;
-  (void)submit_uid;
-  (void)err_msg;
-  return SLURM_SUCCESS;
+  if (!g_state || !job_desc) return SLURM_SUCCESS;
+  char** err_msg = nullptr;  // reject() then only logs
+  try {
+    const uint32_t owner = job_desc->user_id != NO_VAL ? job_desc->user_id : submit_uid;
+    if (job_desc->time_limit == INFINITE)
+      return reject(err_msg, ESLURM_INVALID_TIME_LIMIT, owner,
+                    "paracloud: a job cannot be given an UNLIMITED time limit (its cost would have no bound) - "
+                    "give a limit such as TimeLimit=2:00:00");
+    if (!job_desc->account) return SLURM_SUCCESS;
+    State& st = *g_state;
+    std::lock_guard<std::mutex> lk(st.mu);
+    const std::int64_t now = now_ns();
+    std::string user = user_name(st, owner, now);
+    if (user.empty())
+      return reject(err_msg, ESLURM_INVALID_ACCOUNT, owner,
+                    "paracloud: uid " + std::to_string(owner) + " has no user name on the controller - ask your "
+                    "operator to make the user known to slurmctld's host (passwd/LDAP)");
+    std::string why;
+    std::shared_ptr<paracloud::SnapshotLedger> led = ledger(st, now, &why);
+    if (!led)
+      return reject(err_msg, SLURM_ERROR, owner,
+                    "paracloud: the ledger is unavailable, retry in a minute (" + why + ")");
+    paracloud::SubmitResult r = paracloud::check_account_change(*led, user, job_desc->account);
+    if (r.verdict != paracloud::Verdict::ok) {
+      if (std::shared_ptr<paracloud::SnapshotLedger> newer = st.mirror->fresher(now, &why); newer && newer != led)
+        r = paracloud::check_account_change(*newer, user, job_desc->account);
+    }
+    if (r.verdict != paracloud::Verdict::ok) return reject(err_msg, slurm_code(r.verdict), owner, r.message);
+    return SLURM_SUCCESS;
+  } catch (const std::exception& e) {
+    slurm_error("%s: checking an update of uid %u's job: %s", plugin_type, job_desc->user_id, e.what());
+    set_err(err_msg, std::string("paracloud: the update could not be checked (") + e.what() + ") - try again");
+    return SLURM_ERROR;
+  }
 }
