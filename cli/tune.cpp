@@ -41,7 +41,12 @@ struct TuneArgs {
 
 std::string store_dir(const TuneArgs& a) {
   if (!a.dir.empty()) return a.dir;
-  return a.site ? tune::default_site_dir() : tune::default_user_dir();
+  if (a.site) return tune::default_site_dir();
+  std::string dir = tune::default_user_dir();
+  if (dir.empty())
+    throw Error(Errc::config, "no user tuning store: HOME is not set and this user has no passwd entry",
+                "set PARACLOUD_TUNE_DIR or give --dir DIR");
+  return dir;
 }
 
 std::vector<std::string> store_files(const std::string& dir) {

@@ -19,6 +19,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "atomic_file.h"
+
 namespace paracloud::tune {
 
 using nlohmann::json;
@@ -50,12 +52,31 @@ const char* const kCollectives[] = {"allreduce", "bcast", "allgather", "alltoall
 
 template <typename T>
 T field(const json& j, const char* key, const std::string& where) {
-  if (!j.contains(key)) throw TuneStoreError(where + ": missing \"" + key + "\"");
+  auto it = j.find(key);
+  if (it == j.end()) throw TuneStoreError(where + ": missing \"" + key + "\"");
   try {
-    return j.at(key).get<T>();
+    return it->get<T>();
   } catch (const json::exception&) {
     throw TuneStoreError(where + ": \"" + key + "\" has the wrong type");
   }
+}
+
+// An optional member: `fallback` when absent or null, TuneStoreError when of the wrong type.
+template <typename T>
+T optional_field(const json& j, const char* key, T fallback, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  return field<T>(j, key, where);
+}
+
+// A member that must be an object or an array (`what`: "an object", "an array").
+const json& container(const json& j, const char* key, bool object, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end()) throw TuneStoreError(where + ": missing \"" + key + "\"");
+  if (object ? !it->is_object() : !it->is_array())
+    throw TuneStoreError(std::string("\"") + key + "\" is not " +
+                         (object ? "an object" : "an array"));
+  return *it;
 }
 
 std::string now_utc() {
@@ -69,41 +90,81 @@ std::string now_utc() {
 
 std::string errno_text() { return std::strerror(errno); }
 
-void mkdirs(const std::string& dir) {
+// Permissions: a user's store names the user's applications (0700 / 0600); the site store is
+// read by every user (0755 / 0644).
+mode_t dir_mode(Visibility v) { return v == Visibility::site ? 0755 : 0700; }
+mode_t file_mode(Visibility v) { return v == Visibility::site ? 0644 : 0600; }
+
+void mkdirs(const std::string& dir, mode_t mode) {
+  if (dir.empty())
+    throw TuneStoreError(
+        "no tuning store directory (HOME is not set and the user has no passwd entry): set "
+        "PARACLOUD_TUNE_DIR");
   std::string cur;
   std::stringstream ss(dir);
   std::string part;
-  if (!dir.empty() && dir[0] == '/') cur = "/";
+  if (dir[0] == '/') cur = "/";
   while (std::getline(ss, part, '/')) {
     if (part.empty()) continue;
     cur += part + "/";
-    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST)
       throw TuneStoreError("cannot create directory " + cur + ": " + errno_text());
   }
 }
 
-// Writes text to path through a temporary file in the same directory and rename().
-void write_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw TuneStoreError("cannot write " + tmp + ": " + errno_text());
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n <= 0) {
-      const std::string why = errno_text();
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw TuneStoreError("cannot write " + tmp + ": " + why);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlink(tmp.c_str());
-    throw TuneStoreError("cannot replace " + path + ": " + why);
+// Writes text to path through a new temporary file in the same directory and rename()
+// (atomic_file.h: unpredictable name, O_EXCL|O_NOFOLLOW), with exactly `mode`.
+void write_atomic(const std::string& path, const std::string& text, mode_t mode) {
+  if (pc_atomic_write(path.c_str(), text.data(), text.size(), mode, 1, 1) != 0)
+    throw TuneStoreError("cannot write " + path + ": " + errno_text());
+}
+
+// A directory whose files Open MPI is given by name must be ours alone: the directory and each
+// one above it owned by us or root and not writable by others (unless sticky, like /tmp), so
+// that nobody can replace a file between our check and Open MPI's read.
+void check_trusted_dir(const std::string& dir) {
+  const uid_t me = ::geteuid();
+  std::string cur = dir;
+  while (!cur.empty()) {
+    struct stat st {};
+    if (::stat(cur.c_str(), &st) != 0)
+      throw TuneStoreError("cannot stat " + cur + ": " + errno_text());
+    if (!S_ISDIR(st.st_mode)) throw TuneStoreError(cur + " is not a directory");
+    if (st.st_uid != me && st.st_uid != 0)
+      throw TuneStoreError(cur + " is owned by uid " + std::to_string(st.st_uid) +
+                           ", not by you or root: no rules file is used from " + dir);
+    const bool others_write = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+    if (others_write && (cur == dir || !(st.st_mode & S_ISVTX)))
+      throw TuneStoreError(cur + " is writable by others: no rules file is used from " + dir +
+                           " (chmod go-w " + cur + ")");
+    if (cur == "/") break;
+    const std::size_t slash = cur.find_last_of('/', cur.size() > 1 ? cur.size() - 2 : 0);
+    if (slash == std::string::npos) break;  // a relative path: its top is the current directory
+    cur = slash == 0 ? "/" : cur.substr(0, slash);
   }
 }
+
+// The file exists as a regular file of ours with exactly `text` (a rules file found by name).
+bool holds_exactly(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) return false;
+  struct stat st {};
+  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+            (st.st_mode & (S_IWGRP | S_IWOTH)) == 0 &&
+            static_cast<std::uint64_t>(st.st_size) == text.size();
+  std::string have;
+  if (ok) {
+    have.resize(text.size() + 1);
+    std::size_t got = 0;
+    for (ssize_t n; got < have.size() && (n = ::read(fd, &have[got], have.size() - got)) > 0;)
+      got += static_cast<std::size_t>(n);
+    have.resize(got);
+  }
+  ::close(fd);
+  return ok && have == text;
+}
+
+StoreFile parse_document(const json& j);
 
 }  // namespace
 
@@ -114,6 +175,16 @@ StoreFile parse(const std::string& text) {
   } catch (const json::parse_error& e) {
     throw TuneStoreError(std::string("not JSON: ") + e.what());
   }
+  try {
+    return parse_document(j);
+  } catch (const json::exception& e) {  // every access is checked; this is a last line of defence
+    throw TuneStoreError(std::string("unexpected content: ") + e.what());
+  }
+}
+
+namespace {
+
+StoreFile parse_document(const json& j) {
   if (!j.is_object()) throw TuneStoreError("not a JSON object");
   if (field<std::string>(j, "schema", "top level") != kSchema)
     throw TuneStoreError(std::string("schema is not \"") + kSchema + "\"");
@@ -122,16 +193,14 @@ StoreFile parse(const std::string& text) {
     throw TuneStoreError("version " + std::to_string(version) + " is not supported (this is " +
                          std::to_string(kVersion) + ")");
   StoreFile f;
-  const json& app = j.at("app");
-  if (!app.is_object()) throw TuneStoreError("\"app\" is not an object");
+  const json& app = container(j, "app", true, "top level");
   f.app.name = field<std::string>(app, "name", "app");
   f.app.build_id = field<std::string>(app, "build_id", "app");
   f.app.hash = field<std::string>(app, "hash", "app");
   f.app.ranks = field<int>(app, "ranks", "app");
   f.app.ranks_per_node = field<int>(app, "ranks_per_node", "app");
-  f.updated = j.value("updated", "");
-  const json& ds = j.at("decisions");
-  if (!ds.is_array()) throw TuneStoreError("\"decisions\" is not an array");
+  f.updated = optional_field<std::string>(j, "updated", "", "top level");
+  const json& ds = container(j, "decisions", false, "top level");
   for (size_t i = 0; i < ds.size(); i++) {
     const std::string where = "decisions[" + std::to_string(i) + "]";
     const json& d = ds[i];
@@ -143,9 +212,9 @@ StoreFile parse(const std::string& text) {
     x.bucket = field<int>(d, "bucket", where);
     x.dtype = field<std::string>(d, "dtype", where);
     x.algorithm = field<std::string>(d, "algorithm", where);
-    x.source = d.value("source", "explore");
-    x.time_us = d.value("time_us", 0.0);
-    x.calls = d.value("calls", uint64_t{0});
+    x.source = optional_field<std::string>(d, "source", "explore", where);
+    x.time_us = optional_field<double>(d, "time_us", 0.0, where);
+    x.calls = optional_field<uint64_t>(d, "calls", 0, where);
     if (std::find(std::begin(kCollectives), std::end(kCollectives), x.collective) ==
         std::end(kCollectives))
       continue;  // a collective this version does not know: ignored (later versions may add)
@@ -156,6 +225,8 @@ StoreFile parse(const std::string& text) {
   }
   return f;
 }
+
+}  // namespace
 
 std::string serialize(const StoreFile& f) {
   json ds = json::array();
@@ -194,12 +265,23 @@ std::vector<Decision> merge(std::vector<Decision> base, const std::vector<Decisi
 }
 
 StoreFile read_file(const std::string& path, bool site) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // No symlink, no FIFO that blocks, no device: a regular file of at most kMaxFileBytes.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) throw TuneStoreError("cannot open " + path + ": " + errno_text());
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
     throw TuneStoreError("cannot stat " + path + ": " + errno_text());
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw TuneStoreError(path + " is not a regular file: ignored");
+  }
+  const std::string too_big = path + " is larger than " + std::to_string(kMaxFileBytes) +
+                              " bytes: ignored (remove the file; the next run re-tunes)";
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxFileBytes) {
+    ::close(fd);
+    throw TuneStoreError(too_big);
   }
   const uid_t me = ::geteuid();
   if (st.st_uid != me && !(site && st.st_uid == 0)) {
@@ -211,7 +293,13 @@ StoreFile read_file(const std::string& path, bool site) {
   std::string text;
   char buf[65536];
   ssize_t n;
-  while ((n = ::read(fd, buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(n));
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) {
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > kMaxFileBytes) {  // it grew after fstat
+      ::close(fd);
+      throw TuneStoreError(too_big);
+    }
+  }
   ::close(fd);
   try {
     return parse(text);
@@ -225,12 +313,12 @@ LoadResult load(const AppId& app, const std::string& user_dir, const std::string
   AppId any = app;
   any.name = any.build_id = any.hash = "";
   const std::pair<std::string, bool> files[] = {
-      {user_dir + "/" + app.file_name(), false},
+      {user_dir.empty() ? std::string() : user_dir + "/" + app.file_name(), false},
       {site_dir + "/" + app.file_name(), true},
       {site_dir + "/" + any.file_name(), true}};
   std::vector<Decision> acc;
   for (const auto& [path, site] : files) {
-    if (::access(path.c_str(), F_OK) != 0) continue;
+    if (path.empty() || ::access(path.c_str(), F_OK) != 0) continue;  // "": no user store
     try {
       StoreFile f = read_file(path, site);
       // Lower priority first, so later files are merged under the earlier ones.
@@ -249,11 +337,13 @@ LoadResult load(const AppId& app, const std::string& user_dir, const std::string
   return r;
 }
 
-std::string save(const AppId& app, const std::string& dir, const std::vector<Decision>& d) {
-  mkdirs(dir);
+std::string save(const AppId& app, const std::string& dir, const std::vector<Decision>& d,
+                 Visibility visibility) {
+  mkdirs(dir, dir_mode(visibility));
   const std::string path = dir + "/" + app.file_name();
   const std::string lock_path = path + ".lock";
-  const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                          file_mode(visibility));
   if (lock < 0) throw TuneStoreError("cannot open " + lock_path + ": " + errno_text());
   if (::flock(lock, LOCK_EX) != 0) {
     ::close(lock);
@@ -271,7 +361,7 @@ std::string save(const AppId& app, const std::string& dir, const std::vector<Dec
     }
     f.decisions = merge(f.decisions, d);
     f.updated = now_utc();
-    write_atomic(path, serialize(f));
+    write_atomic(path, serialize(f), file_mode(visibility));
   } catch (...) {
     ::close(lock);
     throw;
@@ -350,22 +440,30 @@ std::string write_rules_file(const std::vector<Decision>& decisions, const std::
   for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
   char name[64];
   snprintf(name, sizeof(name), "rules-%016llx.conf", static_cast<unsigned long long>(h));
-  mkdirs(dir);
+  mkdirs(dir, 0700);
+  check_trusted_dir(dir);
   const std::string path = dir + "/" + name;
-  // Content-addressed: an existing file already holds exactly this text (written atomically).
-  if (::access(path.c_str(), F_OK) != 0) write_atomic(path, text);
+  // Content-addressed: an existing file of ours with exactly this text is used as it is; anything
+  // else under that name (other rules, another owner, a symlink) is replaced.
+  if (!holds_exactly(path, text)) write_atomic(path, text, 0600);
   return path;
 }
 
 std::string default_user_dir() {
   const char* d = std::getenv("PARACLOUD_TUNE_DIR");
   if (d && *d) return d;
-  const char* home = std::getenv("HOME");
-  if (!home || !*home) {
-    const passwd* pw = ::getpwuid(::getuid());
-    home = pw ? pw->pw_dir : "/tmp";
+  std::string home;
+  if (const char* h = std::getenv("HOME"); h && *h) {
+    home = h;
+  } else {
+    passwd pw{}, *found = nullptr;
+    std::vector<char> buf(16384);
+    if (::getpwuid_r(::getuid(), &pw, buf.data(), buf.size(), &found) == 0 && found &&
+        found->pw_dir && *found->pw_dir)
+      home = found->pw_dir;
   }
-  return std::string(home) + "/.cache/paracloud/tune";
+  // No home: no user store (a shared fallback such as /tmp would mix users' decisions).
+  return home.empty() ? std::string() : home + "/.cache/paracloud/tune";
 }
 
 std::string default_site_dir() {

@@ -3,6 +3,7 @@
 // dynamic rules file generated from them. Pure core: no MPI header; shared by the CLI and the
 // preload runtime (through runtime/coll/store_capi.h).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -12,6 +13,12 @@ namespace paracloud::tune {
 
 constexpr const char* kSchema = "paracloud-tune";
 constexpr int kVersion = 1;
+// Larger store files are refused unread (a real one holds a few thousand decisions, < 2 MiB).
+constexpr std::size_t kMaxFileBytes = 8u << 20;
+
+// Who may read what save() writes: the user alone (directories 0700, files 0600: the file names
+// name the user's applications), or every user (the site store: 0755, 0644).
+enum class Visibility { user, site };
 
 struct TuneStoreError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -53,14 +60,19 @@ struct LoadResult {
   std::vector<std::string> warnings;  // one per ignored (corrupt or foreign) file
 };
 // User file for the app, then the site's file for the app, then the site's geometry-wide file:
-// earlier ones win per key. Missing files are skipped silently; a corrupt file, or one owned by
-// another user (site files: by another user than root), is ignored with a warning. Never throws.
+// earlier ones win per key. Missing files are skipped silently; a corrupt file (not JSON, the wrong
+// shape, larger than kMaxFileBytes, not a regular file), or one owned by another user (site
+// files: by another user than root), is ignored with a warning. An empty user_dir (no user
+// store, see default_user_dir) is skipped. Never throws.
 LoadResult load(const AppId& app, const std::string& user_dir, const std::string& site_dir);
 // Reads one file (ownership checked as for `site` when site is true). Throws TuneStoreError.
 StoreFile read_file(const std::string& path, bool site);
-// Merges decisions into dir/app.file_name() under an exclusive lock; writes a temporary file and
-// renames it. Creates dir (0755). Returns the path. Throws TuneStoreError.
-std::string save(const AppId& app, const std::string& dir, const std::vector<Decision>& d);
+// Merges decisions into dir/app.file_name() under an exclusive lock; writes a new temporary file
+// (unpredictable name, O_EXCL|O_NOFOLLOW) and renames it. A corrupt existing file is replaced.
+// Creates dir and its missing parents (0700, or 0755 for Visibility::site); the file gets 0600
+// (0644). Returns the path. Throws TuneStoreError (also for an empty dir: no user store).
+std::string save(const AppId& app, const std::string& dir, const std::vector<Decision>& d,
+                 Visibility visibility = Visibility::user);
 
 // Open MPI 4.1 coll/tuned names: its algorithm number for one of ours (0: none), its collective id.
 int ompi_algorithm(const std::string& collective, const std::string& algorithm);
@@ -69,12 +81,16 @@ int ompi_collective_id(const std::string& collective);  // -1 when coll/tuned ha
 // when none does. Each rule covers exactly its communicator size and bucket: defaults (algorithm 0)
 // are written around it, so that Open MPI's "largest size <= actual" matching changes nothing else.
 std::string rules_file(const std::vector<Decision>& decisions);
-// Writes rules_file() to dir/rules-<hash of content>.conf (atomically, once); returns the path, or
-// "" when no decision maps. Throws TuneStoreError.
+// Writes rules_file() to dir/rules-<hash of content>.conf (atomically, 0600); returns the path, or
+// "" when no decision maps. Open MPI reads that file later by name, so dir (created 0700) and each
+// directory above it must be owned by the user or root and not writable by others (sticky ones
+// above dir excepted): else TuneStoreError. An existing file is used only when it is a regular
+// file of the user's holding exactly that text; anything else there is replaced.
 std::string write_rules_file(const std::vector<Decision>& decisions, const std::string& dir);
 
-// Default directories: PARACLOUD_TUNE_DIR or ~/.cache/paracloud/tune; PARACLOUD_TUNE_SITE_DIR or
-// /var/lib/paracloud/tune.
+// Default directories: PARACLOUD_TUNE_DIR or ~/.cache/paracloud/tune ($HOME, else the passwd
+// entry's home; "" when there is neither: no user store, never a shared fallback);
+// PARACLOUD_TUNE_SITE_DIR or /var/lib/paracloud/tune.
 std::string default_user_dir();
 std::string default_site_dir();
 
