@@ -77,7 +77,9 @@ struct AppKey {
   pc_tune_app app;
 };
 
-void app_key(AppKey& k, int ranks, int rpn) {
+// False (logged once, by rank 0) when the user has no store directory: PARACLOUD_TUNE_DIR unset,
+// HOME unset and no passwd entry. There is no shared fallback such as /tmp: users' files would mix.
+bool app_key(AppKey& k, int ranks, int rpn) {
   app_identity(k.build_id, sizeof(k.build_id), k.hash, sizeof(k.hash));
   const char* dir = getenv("PARACLOUD_TUNE_DIR");
   if (dir && *dir) {
@@ -86,13 +88,23 @@ void app_key(AppKey& k, int ranks, int rpn) {
     const char* home = getenv("HOME");
     if (!home || !*home) {
       const passwd* pw = getpwuid(getuid());
-      home = pw ? pw->pw_dir : "/tmp";
+      home = pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : nullptr;
+    }
+    if (!home) {
+      static bool said = false;
+      if (!said && !quiet())
+        log("tuning store disabled: HOME is not set and uid %d has no passwd entry (set "
+            "PARACLOUD_TUNE_DIR)",
+            static_cast<int>(getuid()));
+      said = true;
+      return false;
     }
     snprintf(k.user_dir, sizeof(k.user_dir), "%s/.cache/paracloud/tune", home);
   }
   const char* site = getenv("PARACLOUD_TUNE_SITE_DIR");
   snprintf(k.site_dir, sizeof(k.site_dir), "%s", site && *site ? site : "/var/lib/paracloud/tune");
   k.app = pc_tune_app{settings().exe_name, k.build_id, k.hash, ranks, rpn, k.user_dir, k.site_dir};
+  return true;
 }
 
 }  // namespace
@@ -101,7 +113,7 @@ int tune_store_load(int ranks, int rpn, pc_tune_decision* out, int max, char* lo
                     size_t len) {
   if (!open_store()) return -1;
   AppKey k;
-  app_key(k, ranks, rpn);
+  if (!app_key(k, ranks, rpn)) return -1;
   return g_lib.load(&k.app, out, max, loaded, len, warn);
 }
 
@@ -109,7 +121,7 @@ bool tune_store_save(int ranks, int rpn, const pc_tune_decision* d, int n, char*
                      size_t len) {
   if (!open_store()) return false;
   AppKey k;
-  app_key(k, ranks, rpn);
+  if (!app_key(k, ranks, rpn)) return false;
   return g_lib.save(&k.app, d, n, path, len, warn) == 0;
 }
 
@@ -118,7 +130,7 @@ bool tune_store_save(int ranks, int rpn, const pc_tune_decision* d, int n, char*
 bool tune_rules_file(int ranks, int rpn, char* path, size_t len) {
   if (!open_store()) return false;
   AppKey k;
-  app_key(k, ranks, rpn);
+  if (!app_key(k, ranks, rpn)) return false;
   pc_tune_decision* d = static_cast<pc_tune_decision*>(calloc(1024, sizeof(pc_tune_decision)));
   if (!d) return false;
   char loaded[1024];
