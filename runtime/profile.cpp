@@ -13,6 +13,7 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+#include "../lib/atomic_file.h"
 #include "session.hpp"
 
 #ifndef PACKAGE_VERSION
@@ -585,17 +586,23 @@ void write_profile(bool mpi, uint64_t start_ns, uint64_t end_ns) {
 
   char path[kPathMax + 64], tmp[kPathMax + 96];
   profile_path(path, sizeof(path), settings());
-  snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, static_cast<int>(getpid()));
-  FILE* f = fopen(tmp, "w");
+  // A new temporary file with an unpredictable name (O_EXCL|O_NOFOLLOW: a symlink planted in a
+  // shared work directory is never followed), renamed over the profile. Mode 0666 & ~umask, as
+  // fopen gave: jobcomp, not running as the user, reads it.
+  const int fd = pc_atomic_create(path, 0666, tmp, sizeof(tmp));
+  FILE* f = fd >= 0 ? fdopen(fd, "w") : nullptr;
   if (f == nullptr) {
-    log("profile disabled: cannot write %s: %s", tmp, strerror(errno));
+    log("profile disabled: cannot write %s: %s", fd >= 0 ? tmp : path, strerror(errno));
+    if (fd >= 0) pc_atomic_abort(fd, tmp);
     return;
   }
   write_json(f, lay, sum.v, mn.v, mx.v, ranks, nodes, mpi, ns_tick);
   const bool write_failed = ferror(f) != 0;
-  if (fclose(f) != 0 || write_failed || rename(tmp, path) != 0) {
+  if (fclose(f) != 0 || write_failed) {
+    log("profile disabled: cannot write %s: %s", tmp, strerror(errno));
+    pc_atomic_abort(-1, tmp);
+  } else if (pc_atomic_commit(-1, tmp, path, 0) != 0) {
     log("profile disabled: cannot write %s: %s", path, strerror(errno));
-    unlink(tmp);
   }
 }
 
