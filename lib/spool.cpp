@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 
+#include "atomic_file.h"
 #include "error.hpp"
 
 namespace paracloud {
@@ -42,16 +44,42 @@ Spool::~Spool() {
 }
 
 bool Spool::append(const std::string& line, std::string* err) {
-  std::string buf = line + "\n";
+  if (line.size() > kMaxEntryBytes || line.find('\n') != std::string::npos) {
+    if (err)
+      *err = "spool " + path_ + ": entry of " + std::to_string(line.size()) + " bytes " +
+             (line.size() > kMaxEntryBytes ? "is too long" : "contains a newline");
+    return false;
+  }
   std::lock_guard<std::mutex> lock(mu_);
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) {
+    if (err) *err = "spool " + path_ + ": cannot stat: " + std::strerror(errno);
+    return false;
+  }
+  const off_t start = st.st_size;
+  // Every entry starts on a fresh line: after a torn write that could not be cut off (below), or
+  // anything else left without a newline, close that line first (the consumer skips it).
+  char last = '\n';
+  const bool fresh = start == 0 || ::pread(fd_, &last, 1, start - 1) != 1 || last == '\n';
+  const std::size_t prefix = fresh ? 0 : 1;
+  std::string buf;
+  buf.reserve(prefix + line.size() + 1);
+  if (prefix) buf += '\n';
+  buf += line;
+  buf += '\n';
   std::size_t done = 0;
   while (done < buf.size()) {
     ssize_t n = ::write(fd_, buf.data() + done, buf.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      if (err) *err = "spool " + path_ + ": write failed: " + std::strerror(errno);
-      // Close the torn entry so the next one starts on its own line.
-      if (done > 0) (void)!::write(fd_, "\n", 1);
+      if (err)
+        *err = "spool " + path_ + ": write failed: " + std::strerror(n < 0 ? errno : EIO);
+      // A torn write (disk full): cut the partial entry off again, so that the next append
+      // starts right after the last complete one. The part has no newline, so the consumer has
+      // not taken it; a newline written as the prefix is kept (the consumer may have read it).
+      if (done > prefix && ::ftruncate(fd_, start + static_cast<off_t>(prefix)) != 0) {
+        // Left as it is: the next append starts with a newline instead.
+      }
       return false;
     }
     done += static_cast<std::size_t>(n);
@@ -64,24 +92,44 @@ bool Spool::append(const std::string& line, std::string* err) {
 }
 
 std::vector<Spool::Item> Spool::pending(std::uint64_t from, std::size_t max) const {
+  // Reads forward from `from` in growing chunks (4 KiB doubling to 64 KiB) only as far as the
+  // `max` entries need: each byte of the spool is read about once however far behind the
+  // consumer is, and memory stays at a chunk plus the longest entry (at most kMaxEntryBytes).
+  constexpr std::size_t kFirstChunk = 4096, kMaxChunk = 64 * 1024;
   std::vector<Item> out;
-  struct stat st {};
-  if (::fstat(fd_, &st) != 0 || static_cast<std::uint64_t>(st.st_size) <= from) return out;
-  std::size_t len = static_cast<std::size_t>(st.st_size) - static_cast<std::size_t>(from);
-  std::string buf(len, '\0');
-  std::size_t got = 0;
-  while (got < len) {
-    ssize_t n = ::pread(fd_, &buf[got], len - got, static_cast<off_t>(from + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  std::size_t pos = 0;
+  std::string buf;            // the file's bytes [base, base + buf.size())
+  std::uint64_t base = from;  // file offset of buf[0]
+  std::size_t start = 0;      // where the current entry starts in buf
+  std::size_t scan = 0;       // buf[start, scan) holds no newline
+  bool oversized = false;     // the current entry is longer than kMaxEntryBytes: dropped
+  std::size_t chunk = kFirstChunk;
   while (out.size() < max) {
-    std::size_t nl = buf.find('\n', pos);
-    if (nl == std::string::npos || nl >= got) break;  // an entry still being written
-    out.push_back({buf.substr(pos, nl - pos), from + nl + 1});
-    pos = nl + 1;
+    std::size_t nl = buf.find('\n', scan);
+    if (nl != std::string::npos) {
+      const bool drop_entry = oversized || nl - start > kMaxEntryBytes;
+      out.push_back({drop_entry ? std::string() : buf.substr(start, nl - start), base + nl + 1});
+      start = scan = nl + 1;
+      oversized = false;
+      continue;
+    }
+    if (buf.size() - start > kMaxEntryBytes) oversized = true;
+    // Drop what is consumed (and the bytes of an entry too long to keep) before reading on.
+    const std::size_t drop = oversized ? buf.size() : start;
+    if (drop > 0) {
+      buf.erase(0, drop);
+      base += drop;
+      start = 0;
+    }
+    scan = buf.size();
+    const std::size_t have = buf.size();
+    buf.resize(have + chunk);
+    ssize_t n;
+    do {
+      n = ::pread(fd_, &buf[have], chunk, static_cast<off_t>(base + have));
+    } while (n < 0 && errno == EINTR);
+    buf.resize(have + (n > 0 ? static_cast<std::size_t>(n) : 0));
+    if (n <= 0) break;  // the end: a last entry without its newline is still being written
+    chunk = std::min(chunk * 2, kMaxChunk);
   }
   return out;
 }
@@ -92,14 +140,9 @@ std::uint64_t Spool::done_offset() const {
 }
 
 void Spool::write_done(std::uint64_t end) {
-  std::string tmp = done_path_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw io_error(tmp, "cannot open");
   std::string text = std::to_string(end) + "\n";
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fdatasync(fd) == 0;
-  ::close(fd);
-  if (!ok) throw io_error(tmp, "cannot write");
-  if (::rename(tmp.c_str(), done_path_.c_str()) != 0) throw io_error(done_path_, "cannot replace");
+  if (pc_atomic_write(done_path_.c_str(), text.data(), text.size(), 0600, 1, 1) != 0)
+    throw io_error(done_path_, "cannot replace");
   done_ = end;
 }
 

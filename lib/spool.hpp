@@ -1,5 +1,6 @@
 // Spool: a durable FIFO of JSON lines in a directory (append + fdatasync; a done-offset file), so queued work survives kill -9.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -21,15 +22,23 @@ class Spool {
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
 
-  // Appends `line` (no newline inside) and makes it durable (fdatasync). Returns false with a
-  // message in *err when it could not be written (disk full, I/O error).
+  // Entries are at most this long: append() refuses longer ones, pending() returns a longer line
+  // found in the file (corruption) as an empty entry, which the consumer skips as unreadable.
+  static constexpr std::size_t kMaxEntryBytes = 16u << 20;
+
+  // Appends `line` (no newline inside, at most kMaxEntryBytes) and makes it durable
+  // (fdatasync). Returns false with a message in *err when it could not be written (disk full,
+  // I/O error); a partly written entry is then cut off again, and every entry starts on a fresh
+  // line, so a torn write never swallows the next entry.
   bool append(const std::string& line, std::string* err);
 
   struct Item {
     std::string line;
     std::uint64_t end = 0;  // offset just past this entry: pass it to mark_done()
   };
-  // Complete entries after `from` (at most `max`). Use done_offset() as the first `from`.
+  // Complete entries after `from` (at most `max`). Use done_offset() as the first `from`. Reads
+  // only as far as those entries need (bounded chunks), so catching up on a long spool 64
+  // entries at a time is linear. May throw std::bad_alloc.
   std::vector<Item> pending(std::uint64_t from, std::size_t max) const;
   std::uint64_t done_offset() const;
   // Records that every entry before `end` is processed (durable). Throws Error(storage).

@@ -40,6 +40,9 @@ fuse_down() {
   FUSE_PID='' FUSE_AT=''
 }
 trap 'rc=$?; fuse_down; (exit $rc); it_cleanup' EXIT
+mkdir -p "$work/probe"
+fuse_up "$work/probe" || it_skip "cannot mount a FUSE file system here: $(cat "$work/fuse.err")"
+fuse_down
 
 mpicc -O1 -o "$work/calls_c" "$IT_ROOT/runtime/tests/calls_c.c" || it_fail "mpicc calls_c.c"
 mkdir -p "$work/spool" "$work/profiles" "$work/hung"
