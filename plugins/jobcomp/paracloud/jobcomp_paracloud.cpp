@@ -200,6 +200,27 @@ bool drain(Clock::time_point deadline, bool stopping) {
   return true;
 }
 
+// drain(), but no exception leaves the worker thread (one escaping would terminate slurmctld):
+// bad_alloc while reading a long spool, or anything else, is logged and retried after kRetry.
+bool drain_guarded(Clock::time_point deadline, bool stopping) {
+  std::string what;
+  try {
+    return drain(deadline, stopping);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    what = "unknown exception";
+  }
+  try {
+    if (what != g->last_error)
+      error("%s: settling interrupted, will retry every %lld s: %s", plugin_type,
+            static_cast<long long>(kRetry.count()), what.c_str());
+    g->last_error = what;
+  } catch (...) {  // not even memory for the message
+  }
+  return false;
+}
+
 void* worker(void*) {
   std::uint64_t seen = 0;
   for (;;) {
@@ -209,7 +230,7 @@ void* worker(void*) {
       stopping = g->stop;
       seen = g->signals;
     }
-    bool clean = drain(Clock::now() + kFlushOnStop, stopping);
+    bool clean = drain_guarded(Clock::now() + kFlushOnStop, stopping);
     if (stopping) break;
     std::unique_lock<std::mutex> lock(g->mu);
     g->cv.wait_for(lock, clean ? std::chrono::seconds(60) : kRetry,
