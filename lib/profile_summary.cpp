@@ -26,6 +26,56 @@ namespace {
 constexpr int kMaxDepth =
     32;  // profiles nest 5 deep; deeper documents are refused before they are built
 
+// A first pass over the text with nlohmann's SAX interface (linear, nothing built): the document
+// must be JSON, nest at most kMaxDepth deep and hold at most kProfileMaxValues values (keys,
+// scalars and containers). Only then is the DOM built, with the plain (callback-free) parser:
+// nlohmann 3.11's callback parser rescans the parent on every closed value, which made an array
+// of objects quadratic (1 MiB of [{},{},...] took 51 s).
+class ProfileScan {
+ public:
+  int depth = 0;
+  std::size_t values = 0;
+  std::string error;  // why the scan stopped ("" when it did not)
+
+  bool null() { return value(); }
+  bool boolean(bool) { return value(); }
+  bool number_integer(json::number_integer_t) { return value(); }
+  bool number_unsigned(json::number_unsigned_t) { return value(); }
+  bool number_float(json::number_float_t, const json::string_t&) { return value(); }
+  bool string(json::string_t&) { return value(); }
+  bool binary(json::binary_t&) { return value(); }
+  bool key(json::string_t&) { return value(); }
+  bool start_object(std::size_t) { return open(); }
+  bool start_array(std::size_t) { return open(); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) {
+    std::string why = e.what();
+    if (auto p = why.find("parse error"); p != std::string::npos) why = why.substr(p);
+    error = "not valid JSON (truncated or corrupt?): " + why;
+    return false;
+  }
+
+ private:
+  bool value() {
+    if (++values <= kProfileMaxValues) return true;
+    error = "more than " + std::to_string(kProfileMaxValues) +
+            " values (a profile has a few thousand): not a profile";
+    return false;
+  }
+  bool open() {
+    if (++depth > kMaxDepth) {
+      error = "nested deeper than " + std::to_string(kMaxDepth) + " levels: not a profile";
+      return false;
+    }
+    return value();
+  }
+  bool close() {
+    --depth;
+    return true;
+  }
+};
+
 // Counts and byte totals arrive as JSON numbers; a hostile file must not make the cast undefined.
 std::int64_t to_i64(double v) {
   constexpr double kMax = 4.0e18;
@@ -153,14 +203,14 @@ double round_to(double v, double scale) { return std::round(v * scale) / scale; 
 // ---------------------------------------------------------------- parsing
 
 ProfileSummary parse_profile(std::string_view body, const std::string& source) {
+  if (body.empty()) bad(source, "empty file (truncated or corrupt?)");
+  ProfileScan scan;
+  if (!json::sax_parse(body.begin(), body.end(), &scan) || !scan.error.empty())
+    bad(source, scan.error.empty() ? std::string("not valid JSON (truncated or corrupt?)")
+                                   : scan.error);
   json doc;
   try {
-    // The callback sees every value with its depth before it is stored: refuse deep nesting early.
-    doc = json::parse(body.begin(), body.end(), [&](int depth, json::parse_event_t, json&) {
-      if (depth > kMaxDepth)
-        bad(source, "nested deeper than " + std::to_string(kMaxDepth) + " levels: not a profile");
-      return true;
-    });
+    doc = json::parse(body.begin(), body.end());  // linear: no callback
   } catch (const json::parse_error& e) {
     std::string why = e.what();
     if (auto p = why.find("parse error"); p != std::string::npos) why = why.substr(p);
@@ -500,7 +550,7 @@ std::optional<std::string> read_owned_file(int dirfd, const std::string& name, u
 }
 
 json record_profile(const std::string& dir, std::uint32_t job_id, uid_t uid, std::string* why,
-                    std::size_t max_files, std::size_t max_bytes) {
+                    std::size_t max_files, std::size_t max_bytes, std::size_t max_total_bytes) {
   auto none = [&](const std::string& w) {
     if (why) *why = w;
     return json(nullptr);
@@ -518,9 +568,21 @@ json record_profile(const std::string& dir, std::uint32_t job_id, uid_t uid, std
     auto names = list_profiles(dirfd, id, max_files, &more);
     if (names.empty()) return none("no " + profile_file_name(id, "*") + " in " + dir);
     json steps = json::array(), skipped = json::array();
+    std::size_t budget = max_total_bytes;  // bytes this job's profiles may still cost
+    const std::string over_budget = "not read: the job's profiles exceed " +
+                                    std::to_string(max_total_bytes) + " bytes in all";
     for (const auto& [step, name] : names) {
       std::string reason;
-      auto body = read_owned_file(dirfd, name, uid, max_bytes, &reason);
+      std::optional<std::string> body;
+      if (budget == 0) {
+        reason = over_budget;
+      } else {
+        const std::size_t cap = std::min(max_bytes, budget);
+        body = read_owned_file(dirfd, name, uid, cap, &reason);
+        if (!body && cap < max_bytes && reason.compare(0, 12, "larger than ") == 0)
+          reason = over_budget;
+        if (body) budget -= std::min(budget, body->size());
+      }
       if (body) {
         try {
           ProfileSummary s = parse_profile(*body, name);

@@ -16,6 +16,13 @@ constexpr int kProfileSchemaVersion = 1;  // the newest profile version this bui
 constexpr int kProfileSummaryVersion =
     1;  // layout of to_json(ProfileSummary) and compact_profile()
 constexpr std::size_t kProfileMaxBytes = 16u << 20;  // larger files are refused (record_profile)
+// What all profiles of one job may cost record_profile() (with at most 64 files): the bytes read
+// and parsed, in all. Parsing is linear, so this bounds the time a job holds jobcomp's worker.
+constexpr std::size_t kProfileJobMaxBytes = 32u << 20;
+// Values (keys, scalars, containers) a profile may hold: a real one has a few thousand (about 40
+// per call; every call of the runtime with full histograms stays under 100000); a document with
+// more is refused before its tree is built (memory: 1M empty objects took ~100 MB).
+constexpr std::size_t kProfileMaxValues = 1u << 18;
 
 // A statistic over the ranks of a step ({"sum", "min", "avg", "max", "imbalance"} in the profile).
 struct ProfileStat {
@@ -74,9 +81,10 @@ struct ProfileSummary {
   std::vector<const CallSummary*> top_calls(std::string_view layer, std::size_t n) const;
 };
 
-// Parses one profile document. Throws Error(bad_input) naming `source` and what is wrong: not
-// JSON (with the byte offset), not a paracloud profile, a newer version, a field of the wrong type.
-// Unknown keys are ignored (later versions only add keys).
+// Parses one profile document in time linear in its length. Throws Error(bad_input) naming
+// `source` and what is wrong: not JSON (with the byte offset), nested deeper than 32 levels, more
+// than kProfileMaxValues values, not a paracloud profile, a newer version, a field of the wrong
+// type. Unknown keys are ignored (later versions only add keys).
 ProfileSummary parse_profile(std::string_view text, const std::string& source);
 ProfileSummary summarize_profile(const nlohmann::json& doc, const std::string& source);
 
@@ -110,9 +118,12 @@ std::optional<std::string> read_owned_file(int dirfd, const std::string& name, u
 // The `profile` value of an accounting record for job `job_id` of user `uid` whose profiles
 // were written to `dir`: {"summary_version", "dir", "steps": [compact_profile...], "skipped":
 // [{"file", "reason"}]}, or null with *why set when no usable profile exists (no dir, no file,
-// every file refused). Never throws; looks at no more than `max_files` files.
+// every file refused). Never throws; looks at no more than `max_files` files, reads none larger
+// than `max_bytes`, and no more than `max_total_bytes` in all (the rest are skipped, "not read:
+// the job's profiles exceed N bytes in all").
 nlohmann::json record_profile(const std::string& dir, std::uint32_t job_id, uid_t uid,
                               std::string* why, std::size_t max_files = 64,
-                              std::size_t max_bytes = kProfileMaxBytes);
+                              std::size_t max_bytes = kProfileMaxBytes,
+                              std::size_t max_total_bytes = kProfileJobMaxBytes);
 
 }  // namespace paracloud

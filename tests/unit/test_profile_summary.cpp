@@ -237,6 +237,28 @@ Test(profile_summary, deep_nesting_is_refused_without_recursion) {
                   "deep.json: nested deeper than");
 }
 
+// Issue 16 item 1: nlohmann's callback parser rescans the parent array on every closed object, so
+// `[{},{},...]` was quadratic (128 KiB 0.8 s, 1 MiB 51 s, 16 MiB hours) and one job's profile froze
+// jobcomp's worker. Parsing is linear now and the number of values is capped: an 8 MiB array of
+// objects is refused with a reason, and one under the cap (600 KiB) is parsed in full, both well
+// inside the timeout (the quadratic parser needed minutes for the second alone: 256 KiB took 39 s).
+static std::string profile_with_objects(std::size_t n) {
+  std::string body = R"({"schema":"paracloud-profile","version":1,"x":[)";
+  body.reserve(body.size() + 3 * n + 8);
+  for (std::size_t i = 0; i < n; ++i) body += i ? ",{}" : "{}";
+  return body + "]}";
+}
+
+Test(profile_summary, array_of_objects_parses_in_linear_time, .timeout = 60) {
+  std::string huge = profile_with_objects((std::size_t{8} << 20) / 3);  // 8 MiB
+  assert_contains(error_of([&] { parse_profile(huge, "huge.json"); }, Errc::bad_input),
+                  "huge.json: more than");
+  std::string big = profile_with_objects(200000);  // 600 KiB, under the value cap
+  // Parsed to the end: the summary then finds the profile's required fields missing.
+  assert_contains(error_of([&] { parse_profile(big, "big.json"); }, Errc::bad_input),
+                  "big.json: ranks is missing");
+}
+
 // ---------------------------------------------------------------- JSON forms
 
 Test(profile_summary, normalized_json) {
@@ -373,6 +395,22 @@ Test(profile_files, record_profile_null_with_a_reason) {
   json p = record_profile(t.dir, 9, getuid(), &why, 3);
   cr_assert_eq(p["steps"].size(), 3u, "at most max_files are read");
   cr_assert_eq(p["skipped"].back()["reason"], "2 more files not read");
+}
+
+// Issue 16 item 1: what one job's profiles may cost is bounded in bytes as well as in files.
+Test(profile_files, record_profile_stops_at_the_jobs_byte_budget, .timeout = 10) {
+  Scratch t;
+  const std::string body = fixture("profile_posix_dd.json");
+  for (int i = 0; i < 5; ++i)
+    t.put("paracloud-profile-9." + std::to_string(i) + ".json", body);
+  std::string why;
+  // Budget for two and a half files: two are read, the other three are named with the reason.
+  json p = record_profile(t.dir, 9, getuid(), &why, 64, kProfileMaxBytes, body.size() * 5 / 2);
+  cr_assert_eq(p["steps"].size(), 2u, "%s", p.dump().c_str());
+  cr_assert_eq(p["skipped"].size(), 3u, "%s", p.dump().c_str());
+  assert_contains(p["skipped"][0]["reason"].get<std::string>(), "the job's profiles exceed");
+  cr_assert(kProfileJobMaxBytes >= kProfileMaxBytes && kProfileJobMaxBytes <= 64u << 20,
+            "a job's default budget covers one full-size file and stays bounded");
 }
 
 // ---------------------------------------------------------------- the accounting record hook
