@@ -175,8 +175,6 @@ std::vector<AccountingRecord> read_records(const std::string& path,
 
 // ---------------------------------------------------------------- settlement
 
-// A run whose start time moved after its hold was placed (Slurm resets it when nodes power up):
-// its open lien is found by job reference instead of by key.
 std::vector<std::string> profile_dirs(const Config& cfg, const JobFacts& f) {
   std::vector<std::string> dirs;
   auto it = cfg.values.find("ProfileDir");
@@ -223,6 +221,8 @@ static void take_route(AccountingRecord& r) {
   r.job.route.clear();
 }
 
+// A run whose start time moved after its hold was placed (Slurm resets it when nodes power up):
+// its open lien is found by job reference instead of by key.
 static std::optional<Entry> active_lien_of_job(Ledger& ledger, const JobFacts& f) {
   std::string account;
   try {
