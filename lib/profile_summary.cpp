@@ -456,7 +456,7 @@ std::optional<std::string> profile_step_of(const std::string& name, const std::s
       name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
     return std::nullopt;
   std::string step = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
-  // The runtime writes <path>.tmp.<pid> first; a step is a number or a word such as "batch".
+  // The runtime writes <path>.tmp.<pid>.<random> first; a step is a number or a word ("batch").
   for (char c : step)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+')) return std::nullopt;
   return step;
