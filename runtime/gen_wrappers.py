@@ -12,8 +12,9 @@ import re
 import sys
 
 LAYERS = ["mpi", "mpiio", "posix", "hdf5"]
-KINDS = ["session", "query", "p2p", "probe", "wait", "coll", "icoll", "comm", "type",
-         "open", "close", "read", "write", "meta"]
+KINDS = ["session", "query", "p2p", "probe", "wait", "coll", "icoll", "ncoll", "pinit", "start",
+         "win", "rma", "rmasync", "comm", "type",
+         "open", "close", "read", "write", "meta", "map"]
 ATTRS = {"bytes", "comm", "session", "invalidate", "fortran", "fargs", "ok", "manual", "id", "tune"}
 
 
@@ -92,7 +93,7 @@ class Entry:
         return ", ".join(a.decl() for a in self.args) or "void"
 
 
-HELPERS = {"tsize", "peers", "crank", "sumcounts", "inplace", "h5_bytes", "rc", "real"}
+HELPERS = {"tsize", "peers", "crank", "sumcounts", "sumw", "inplace", "h5_bytes", "rc", "real"}
 
 
 def cid(name):
@@ -492,9 +493,12 @@ def main(argv):
                     if "tune" in e.attrs:
                         mpi_code.append(fortran_tuned(e))
                         mpi_code.append(fortran_rec(e))
+                    # Open MPI 4.1's libmpi_mpifh exports all four manglings of each name (one
+                    # function): mpi_x_ (gfortran), mpi_x__ (g77 style), mpi_x and MPI_X (other
+                    # compilers); libmpi_usempif08 mpi_x_f08_.
                     lower = e.name.lower()
-                    mpi_code.append(f_wrapper(e, lower + "_"))
-                    mpi_code.append(f_wrapper(e, lower + "_f08_"))
+                    for symbol in (lower + "_", lower + "__", lower, e.name.upper(), lower + "_f08_"):
+                        mpi_code.append(f_wrapper(e, symbol))
             elif e.layer == "hdf5":
                 hdf5_code.append(c_wrapper(e))
     except (SpecError, OSError) as err:

@@ -1,12 +1,17 @@
 // posix module: open/close/read/write/pread/pwrite/lseek/fsync (and 64-bit and _FORTIFY_SOURCE
-// variants) on files the application opened while traced. Descriptors opened before activation,
+// variants), readv/writev/preadv/pwritev, mmap of files (bytes mapped), and stdio (fopen, fread,
+// fwrite, fclose on regular files) on files the application opened while traced. Descriptors opened before activation,
 // inside non-IO MPI calls (MPI_Init's own /proc and /sys reads) or by socket()/pipe()/dup() are
 // never counted, so MPI's sockets, the terminal and the runtime's own files stay out. A duplicate
 // (dup, dup2, dup3) of a tracked descriptor is tracked: `dd` reads its input through dup2'd fd 0.
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "rt.hpp"
@@ -91,6 +96,14 @@ using pread64_chk_fn = ssize_t (*)(int, void*, size_t, off64_t, size_t);
 using pwrite_fn = ssize_t (*)(int, const void*, size_t, off_t);
 using pwrite64_fn = ssize_t (*)(int, const void*, size_t, off64_t);
 using lseek_fn = off_t (*)(int, off_t, int);
+using iov_fn = ssize_t (*)(int, const struct iovec*, int);
+using piov_fn = ssize_t (*)(int, const struct iovec*, int, off_t);
+using piov64_fn = ssize_t (*)(int, const struct iovec*, int, off64_t);
+using mmap_fn = void* (*)(void*, size_t, int, int, int, off_t);
+using fopen_fn = FILE* (*)(const char*, const char*);
+using fclose_fn = int (*)(FILE*);
+using fread_fn = size_t (*)(void*, size_t, size_t, FILE*);
+using fwrite_fn = size_t (*)(const void*, size_t, size_t, FILE*);
 using lseek64_fn = off64_t (*)(int, off64_t, int);
 
 // The next definition of `name` (glibc's), resolved once; on failure errno = ENOSYS, return -1.
@@ -109,6 +122,46 @@ inline int traced_dup(CallId id, F real, int oldfd, A... args) {
   g_tracked[fd].store(was_tracked ? 1 : 0, std::memory_order_relaxed);
   if (was_tracked && !thread_block()->guard) count_only(id, false);
   return fd;
+}
+
+// fopen family: the stream's descriptor is tracked when it is a regular file (not a terminal, pipe
+// or /dev node) opened by the application.
+template <typename F>
+inline FILE* traced_fopen(CallId id, F real, const char* path, const char* mode) {
+  if (!live(kLayerPosix)) return real(path, mode);
+  ThreadBlock* b = thread_block();
+  if (b->guard || b->mpi_depth > 0) return real(path, mode);
+  const Probe p = probe_begin(id);
+  FILE* f = real(path, mode);
+  const uint64_t t1 = probe_clock(p);
+  const int saved = errno;
+  if (f != nullptr) {
+    const int fd = fileno(f);
+    struct stat st;
+    if (fd >= 0 && fd < kMaxFd && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+      g_tracked[fd].store(1, std::memory_order_relaxed);
+  }
+  probe_end(p, t1, f != nullptr, 0, -1, false);
+  errno = saved;
+  return f;
+}
+
+// fread/fwrite: recorded when the stream's descriptor is tracked; bytes = items x size. (fprintf,
+// fputs, fgets and the like are not wrapped: their bytes are not in the profile.)
+template <typename F, typename P>
+inline size_t traced_stdio(CallId id, F real, P ptr, size_t size, size_t n, FILE* stream) {
+  if (!live(kLayerPosix)) return real(ptr, size, n, stream);
+  const int fd = stream != nullptr ? fileno(stream) : -1;
+  if (!tracked(fd) || thread_block()->guard) return real(ptr, size, n, stream);
+  const Probe p = probe_begin(id);
+  const size_t items = real(ptr, size, n, stream);
+  const uint64_t t1 = probe_clock(p);
+  const int saved = errno;
+  // A short count is an error only when the stream says so (not at end of file).
+  const bool ok = items > 0 || n == 0 || size == 0 || !ferror(stream);
+  probe_end(p, t1, ok, static_cast<uint64_t>(items) * size, -1, false);
+  errno = saved;
+  return items;
 }
 
 bool posix_init(const char**) { return true; }
@@ -270,4 +323,104 @@ PC_EXPORT int dup2(int oldfd, int newfd) noexcept {
 PC_EXPORT int dup3(int oldfd, int newfd, int flags) noexcept {
   PC_REAL(dup3_fn, "dup3");
   return traced_dup(k_dup3, real, oldfd, newfd, flags);
+}
+
+PC_EXPORT ssize_t readv(int fd, const struct iovec* iov, int iovcnt) {
+  PC_REAL(iov_fn, "readv");
+  return traced_fd<ssize_t>(k_readv, true, real, fd, iov, iovcnt);
+}
+
+PC_EXPORT ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
+  PC_REAL(iov_fn, "writev");
+  return traced_fd<ssize_t>(k_writev, true, real, fd, iov, iovcnt);
+}
+
+PC_EXPORT ssize_t preadv(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
+  PC_REAL(piov_fn, "preadv");
+  return traced_fd<ssize_t>(k_preadv, true, real, fd, iov, iovcnt, offset);
+}
+
+PC_EXPORT ssize_t pwritev(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
+  PC_REAL(piov_fn, "pwritev");
+  return traced_fd<ssize_t>(k_pwritev, true, real, fd, iov, iovcnt, offset);
+}
+
+PC_EXPORT ssize_t preadv64(int fd, const struct iovec* iov, int iovcnt, off64_t offset) {
+  PC_REAL(piov64_fn, "preadv64");
+  return traced_fd<ssize_t>(k_preadv64, true, real, fd, iov, iovcnt, offset);
+}
+
+PC_EXPORT ssize_t pwritev64(int fd, const struct iovec* iov, int iovcnt, off64_t offset) {
+  PC_REAL(piov64_fn, "pwritev64");
+  return traced_fd<ssize_t>(k_pwritev64, true, real, fd, iov, iovcnt, offset);
+}
+
+// mmap of a tracked file: recorded with the bytes mapped (anonymous and untracked maps pass).
+PC_EXPORT void* mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {
+  static std::atomic<mmap_fn> slot{nullptr};
+  const mmap_fn real = resolve(slot, "mmap");
+  if (PC_UNLIKELY(real == nullptr)) {
+    errno = ENOSYS;
+    return MAP_FAILED;
+  }
+  if (!live(kLayerPosix) || (flags & MAP_ANONYMOUS) || !tracked(fd) || thread_block()->guard)
+    return real(addr, length, prot, flags, fd, offset);
+  const Probe p = probe_begin(k_mmap);
+  void* rc = real(addr, length, prot, flags, fd, offset);
+  const uint64_t t1 = probe_clock(p);
+  const int saved = errno;
+  probe_end(p, t1, rc != MAP_FAILED, rc != MAP_FAILED ? length : 0, -1, false);
+  errno = saved;
+  return rc;
+}
+
+PC_EXPORT FILE* fopen(const char* path, const char* mode) {
+  static std::atomic<fopen_fn> slot{nullptr};
+  const fopen_fn real = resolve(slot, "fopen");
+  if (PC_UNLIKELY(real == nullptr)) {
+    errno = ENOSYS;
+    return nullptr;
+  }
+  return traced_fopen(k_fopen, real, path, mode);
+}
+
+PC_EXPORT FILE* fopen64(const char* path, const char* mode) {
+  static std::atomic<fopen_fn> slot{nullptr};
+  const fopen_fn real = resolve(slot, "fopen64");
+  if (PC_UNLIKELY(real == nullptr)) {
+    errno = ENOSYS;
+    return nullptr;
+  }
+  return traced_fopen(k_fopen64, real, path, mode);
+}
+
+PC_EXPORT int fclose(FILE* stream) {
+  static std::atomic<fclose_fn> slot{nullptr};
+  const fclose_fn real = resolve(slot, "fclose");
+  if (PC_UNLIKELY(real == nullptr)) return EOF;
+  const int fd = live(kLayerPosix) && stream != nullptr ? fileno(stream) : -1;
+  if (!tracked(fd)) return real(stream);
+  g_tracked[fd].store(0, std::memory_order_relaxed);  // before the close: the number may be reused
+  if (thread_block()->guard) return real(stream);
+  const Probe p = probe_begin(k_fclose);
+  const int rc = real(stream);
+  const uint64_t t1 = probe_clock(p);
+  const int saved = errno;
+  probe_end(p, t1, rc == 0, 0, -1, false);
+  errno = saved;
+  return rc;
+}
+
+PC_EXPORT size_t fread(void* ptr, size_t size, size_t n, FILE* stream) {
+  static std::atomic<fread_fn> slot{nullptr};
+  const fread_fn real = resolve(slot, "fread");
+  if (PC_UNLIKELY(real == nullptr)) return 0;
+  return traced_stdio(k_fread, real, ptr, size, n, stream);
+}
+
+PC_EXPORT size_t fwrite(const void* ptr, size_t size, size_t n, FILE* stream) {
+  static std::atomic<fwrite_fn> slot{nullptr};
+  const fwrite_fn real = resolve(slot, "fwrite");
+  if (PC_UNLIKELY(real == nullptr)) return 0;
+  return traced_stdio(k_fwrite, real, ptr, size, n, stream);
 }

@@ -72,6 +72,13 @@ inline uint64_t sumcounts(const int* counts, int n) {
   for (int i = 0; i < n; i++) s += counts[i] > 0 ? static_cast<uint64_t>(counts[i]) : 0;
   return s;
 }
+// Alltoallw: sum of counts[i] x size(types[i]) over n peers.
+inline uint64_t sumw(const int* counts, const MPI_Datatype* types, int n) {
+  uint64_t s = 0;
+  for (int i = 0; i < n; i++)
+    if (counts[i] > 0) s += static_cast<uint64_t>(counts[i]) * tsize(types[i]);
+  return s;
+}
 PC_HOT bool inplace(const void* buf) { return buf == MPI_IN_PLACE; }
 
 // ---- Fortran
