@@ -82,3 +82,17 @@ Test(profile_dirs, without_a_profile_every_directory_says_why, .timeout = 10) {
   cr_assert(find_run_profile({}, job(""), &why).is_null());
   cr_assert_eq(why, "the job has no absolute working directory");
 }
+
+Test(profile_dirs, a_fifo_or_a_file_as_directory_is_refused_without_blocking, .timeout = 10) {
+  Scratch t;
+  const std::string w = t.sub("work");
+  const std::string fifo = t.dir + "/fifo", file = t.dir + "/file";
+  cr_assert_eq(mkfifo(fifo.c_str(), 0600), 0);
+  std::ofstream(file) << "x";
+  std::ofstream(w + "/paracloud-profile-77.0.json") << fixture("profile_calls_np4.json");
+  std::string why;
+  nlohmann::json r = find_run_profile({fifo, file, w}, job(fifo), &why);
+  cr_assert_eq(r["dir"], w, "the usable directory after the bad ones: %s", why.c_str());
+  cr_assert(find_run_profile({fifo, file}, job(fifo), &why).is_null());
+  cr_assert_eq(why, "cannot open " + fifo + ": Not a directory; cannot open " + file + ": Not a directory");
+}
