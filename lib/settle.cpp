@@ -75,6 +75,19 @@ HoldOutcome place_hold(const Config& cfg, Ledger& ledger, const JobFacts& f) {
     out.placed = true;
     return out;
   }
+  // A job runs once at a time, so an open hold of an earlier run of it is stale: a run that
+  // slurmctld lost (killed -9 before saving its state: jobcomp never hears of it) and started
+  // again, or a requeued run not settled yet (its charge still posts: a closed lien never stops a
+  // charge). Holds no longer expire, so it is released here rather than left forever.
+  const std::string run_prefix = "lien:" + f.cluster + ":" + std::to_string(f.job_id) + ":";
+  for (const Entry& e : ledger.active_liens(out.account)) {
+    if (e.job != job_ref(f) || e.key == out.key || e.key.rfind(run_prefix, 0) != 0) continue;
+    try {
+      ledger.release_lien(e.key, "release:" + e.key.substr(5), "superseded by the run of " + iso_utc(f.start));
+    } catch (const Error& err) {
+      if (err.code() != Errc::not_found) throw;  // closed meanwhile by its charge
+    }
+  }
   try {
     OpResult r = ledger.place_lien(out.account, q.total, out.key, out.expires, job_ref(f), f.user);
     out.placed = true;

@@ -190,3 +190,20 @@ Test(time_limit, unlimited_or_missing_limits_get_the_priced_one) {
   cr_assert_eq(wc.set_time_limit_min, 0, "--time is kept");
   cr_assert_eq(wc.resources.seconds, 20 * 60);
 }
+
+// Holds no longer expire, so one that nobody will settle must not stay: slurmctld killed -9 right
+// after a start forgets that run (jobcomp never hears of it) and starts the job again.
+Test(time_limit, a_new_run_of_a_job_releases_the_stale_hold_of_a_lost_run) {
+  Bank b;
+  JobFacts lost = job("lab");
+  cr_assert(place_hold(b.cfg, *b.ledger, lost).placed);
+  JobFacts again = lost;
+  again.start = lost.start + 12;  // the same job started again after the restart
+  again.end = again.start + 100;
+  cr_assert(place_hold(b.cfg, *b.ledger, again).placed);
+  cr_assert_eq(b.held("lab"), 1200, "held %lld: the lost run's hold stayed beside the new one",
+               (long long)b.held("lab"));
+  settle_run(b.cfg, *b.ledger, again);
+  cr_assert_eq(b.held("lab"), 0, "held %lld after the job was settled", (long long)b.held("lab"));
+  cr_assert_eq(b.balance("lab"), 10000 - 200);
+}
