@@ -43,7 +43,14 @@ Spool::~Spool() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool Spool::append(const std::string& line, std::string* err) {
+bool Spool::flush(std::string* err) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (::fdatasync(fd_) == 0) return true;
+  if (err) *err = "spool " + path_ + ": fdatasync failed: " + std::strerror(errno);
+  return false;
+}
+
+bool Spool::append(const std::string& line, std::string* err, bool durable) {
   if (line.size() > kMaxEntryBytes || line.find('\n') != std::string::npos) {
     if (err)
       *err = "spool " + path_ + ": entry of " + std::to_string(line.size()) + " bytes " +
@@ -84,7 +91,7 @@ bool Spool::append(const std::string& line, std::string* err) {
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fdatasync(fd_) != 0) {
+  if (durable && ::fdatasync(fd_) != 0) {
     if (err) *err = "spool " + path_ + ": fdatasync failed: " + std::strerror(errno);
     return false;
   }

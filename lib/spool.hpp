@@ -30,7 +30,12 @@ class Spool {
   // (fdatasync). Returns false with a message in *err when it could not be written (disk full,
   // I/O error); a partly written entry is then cut off again, and every entry starts on a fresh
   // line, so a torn write never swallows the next entry.
-  bool append(const std::string& line, std::string* err);
+  // durable = false skips the fdatasync: the entry is in the page cache (it survives kill -9 of
+  // the process, not a power cut) until flush(). jobcomp appends so under slurmctld's job lock and
+  // flushes from its worker (issue 16 item 4).
+  bool append(const std::string& line, std::string* err, bool durable = true);
+  // Makes every entry appended so far durable (fdatasync). false with *err on an I/O error.
+  bool flush(std::string* err);
 
   struct Item {
     std::string line;

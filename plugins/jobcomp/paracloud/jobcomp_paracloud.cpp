@@ -1,8 +1,10 @@
 // jobcomp/paracloud: at each job end, spools the run's facts durably; a worker charges the actual cost (releasing the hold), refunds per RefundPolicy and appends one record to AccountingLog.
 //
 // jobcomp_p_log_record() runs under slurmctld's job write lock. Its only I/O is one JSON line
-// appended to SpoolDir/jobcomp.spool and fdatasync'ed: after that the run is never lost, even to
-// kill -9. The worker thread settles spooled runs in order (settle_run(): idempotent ledger keys;
+// appended to SpoolDir/jobcomp.spool (a write(), no fdatasync: issue 16 item 4): after that the
+// run is never lost, even to kill -9 of slurmctld; the worker fdatasyncs the spool before it
+// settles anything, so only a power cut in between can lose a completion. The worker thread
+// settles spooled runs in order (settle_run(): idempotent ledger keys;
 // the record is written after the charge and looked for before writing again on replay) and
 // advances SpoolDir/jobcomp.done. On start it replays whatever the previous process left.
 // When the ledger or paracloud.conf is unusable, runs wait in the spool and are retried.
@@ -155,6 +157,10 @@ Result process(JobFacts f, bool replay) {
 
 // Settles everything pending; returns false when blocked (retry later).
 bool drain(Clock::time_point deadline, bool stopping) {
+  {
+    std::string err;  // durable before anything is charged for it (the callback only write()s)
+    if (!g->spools[0]->flush(&err)) error("%s: %s", plugin_type, err.c_str());
+  }
   for (std::size_t k = g->spools.size(); k-- > 0;) {  // older spools first, then the live one
     Spool& sp = *g->spools[k];
     for (;;) {
@@ -329,7 +335,7 @@ int jobcomp_p_log_record(job_record_t* job) {
     JobFacts f = slurm::job_facts(job);
     std::string line = nlohmann::json(f).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     std::string err;
-    if (!g->spools[0]->append(line, &err)) {
+    if (!g->spools[0]->append(line, &err, /*durable=*/false)) {  // the worker fdatasyncs
       std::lock_guard<std::mutex> lock(g->mu);
       if (g->memory.size() < kMemoryCap) {
         g->memory.push_back(std::move(f));
