@@ -211,7 +211,7 @@ ProfileSummary parse_profile(std::string_view body, const std::string& source) {
   json doc;
   try {
     doc = json::parse(body.begin(), body.end());  // linear: no callback
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // (the SAX pass already refused number overflows)
     std::string why = e.what();
     if (auto p = why.find("parse error"); p != std::string::npos) why = why.substr(p);
     bad(source, std::string(body.empty() ? "empty file" : "not valid JSON") +

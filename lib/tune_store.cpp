@@ -172,7 +172,7 @@ StoreFile parse(const std::string& text) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number overflow
     throw TuneStoreError(std::string("not JSON: ") + e.what());
   }
   try {
