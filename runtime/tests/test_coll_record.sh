@@ -39,7 +39,8 @@ for m in auto forced profile; do
     --comm MPI_Bcast=$np:"$iters*n" --errors MPI_Bcast="3*n" \
     --expect MPI_Comm_dup="2*n" --expect MPI_Comm_free="2*n" --expect MPI_Finalize=n
 done
-# Time: the cheap calls are sampled (time_estimated) and get a positive estimate in every mode.
+# Time: every mode gets a positive estimate, and a call kind cheaper than the sampling threshold is
+# sampled (time_estimated).
 # How close the estimate comes to the time the program measured around its loops is printed, not
 # checked: on a shared machine one preempted sampled call (weighted x16), or a preemption between
 # sampled calls, moves it by more than any bound that would still catch a wrong weight.
@@ -57,13 +58,21 @@ ok = True
 for name, t in meas.items():
     c = next(c for c in prof["calls"] if c["name"] == "MPI_" + name.capitalize())
     est = c["time_s"]["sum"]
+    mean_ns = 1e9 * t / max(1, c["count"]["sum"])
     print(f"{sys.argv[1]}: MPI_{name.capitalize()} estimated {est:.6f} s, measured {t:.6f} s "
-          f"(ratio {est / t if t else float('nan'):.2f}; information only)")
-    ok = ok and est > 0 and c.get("time_estimated") is True
+          f"(ratio {est / t if t else float('nan'):.2f}; information only), "
+          f"{mean_ns:.0f} ns per call, time_estimated={c.get('time_estimated')}")
+    # A call kind is sampled only while its mean stays under kAlwaysTimeTicks (2000 TSC ticks,
+    # at least 500 ns up to 4 GHz): only a kind clearly under that must be sampled. On a loaded
+    # 2-core host the 2-rank allreduce averages 1.7 us, so every call is timed, as designed.
+    if mean_ns < 300 and c.get("time_estimated") is not True:
+        print(f"  MPI_{name.capitalize()}: {mean_ns:.0f} ns per call and not sampled")
+        ok = False
+    ok = ok and est > 0
 sys.exit(0 if ok else 1)
 PY
 }
 for m in auto forced profile; do
-  time_report $m && ok "$m: sampled time estimates, positive" || fail "$m: time not sampled or zero"
+  time_report $m && ok "$m: positive time estimates (sampled where cheap)" || fail "$m: time zero, or a cheap call not sampled"
 done
 finish

@@ -51,7 +51,7 @@ PARACLOUD_APPS_INCLUDE='lmp,calls_c' run_case include
 [ "$(count_profiles include)" -eq 1 ] && ok "APPS_INCLUDE=lmp,calls_c: profile" || fail "APPS_INCLUDE=calls_c: no profile"
 
 PARACLOUD_PROFILE="$work/no/such/dir/p.json" run_case unwritable
-if [ "$(grep -c . "$work/unwritable.out.err")" -eq 1 ] && grep -q "^paracloud: profile disabled: cannot write $work/no/such/dir/p.json.tmp" "$work/unwritable.out.err"; then
+if [ "$(grep -c . "$work/unwritable.out.err")" -eq 1 ] && grep -q "^paracloud: profile disabled: cannot write $work/no/such/dir/p.json" "$work/unwritable.out.err"; then
   ok "unwritable PARACLOUD_PROFILE: one line, same output, exit 0"
 else fail "unwritable PARACLOUD_PROFILE: stderr was:"; cat "$work/unwritable.out.err"; fi
 
