@@ -16,6 +16,7 @@
 
 #include "cli.hpp"
 #include "error.hpp"
+#include "io/io_store.hpp"
 #include "tune_store.hpp"
 
 namespace paracloud::cli {
@@ -86,11 +87,82 @@ std::string bucket_text(const tune::Decision& d) {
   return std::to_string(lo) + "-" + std::to_string(hi);
 }
 
+bool is_io_file(const std::string& path) {
+  return path.size() > 8 && path.compare(path.size() - 8, 8, ".io.json") == 0;
+}
+
+std::string mib_text(uint64_t bytes) {
+  char t[32];
+  std::snprintf(t, sizeof t, "%.1f MiB", double(bytes) / 1048576.0);
+  return t;
+}
+
+// Issue 12: the IO decisions of one application (<key>.io.json): the setting, why, the evidence,
+// the measured effect of the runs that applied it, a withdrawal.
+void show_io(Context& ctx, const std::string& path, json* collect) {
+  paracloud::io::IoStoreFile f;
+  try {
+    f = paracloud::io::read_store(path);
+  } catch (const paracloud::io::IoRulesError& e) {
+    throw Error(access(path.c_str(), F_OK) ? Errc::not_found : Errc::bad_input, e.what(),
+                "paracloud tune list shows the store's files");
+  }
+  if (ctx.json) {
+    collect->push_back(json::parse(paracloud::io::serialize_store(f)));
+    return;
+  }
+  std::cout << f.app_key << ": IO decisions (" << path << "), updated " << f.updated << "\n";
+  for (const auto& s : f.decisions) {
+    const auto& d = s.decision;
+    char buf[512];
+    std::cout << "  dataset " << d.dataset << ": " << d.setting << "(nslots=" << d.nslots
+              << ", nbytes=" << d.nbytes << " = " << mib_text(d.nbytes) << ", w0=" << d.w0
+              << ")  [" << s.status << ", decided " << s.decided << "]\n";
+    std::cout << "    why: " << d.reason << "\n";
+    std::snprintf(buf, sizeof buf,
+                  "    evidence (run that decided): file %s, chunk %s, %s, cache %s, %llu H5Dread "
+                  "%.1f us/call, %llu chunk touches, %llu preads\n",
+                  s.file.c_str(), mib_text(s.chunk_bytes).c_str(),
+                  s.filters > 0 ? "compressed" : "not compressed",
+                  mib_text(s.before.cache_bytes).c_str(), (unsigned long long)s.before.reads,
+                  s.before.read_us_per_call(), (unsigned long long)s.before.chunk_touches,
+                  (unsigned long long)s.before.preads);
+    std::cout << buf;
+    if (s.runs_applied) {
+      std::snprintf(buf, sizeof buf,
+                    "    effect (latest of %llu run(s) with it): H5Dread %.1f -> %.1f us/call "
+                    "(%.1fx faster), preads %llu -> %llu (%.1fx fewer), cache %s\n",
+                    (unsigned long long)s.runs_applied, s.before.read_us_per_call(),
+                    s.after.read_us_per_call(), s.speedup(), (unsigned long long)s.before.preads,
+                    (unsigned long long)s.after.preads,
+                    s.after.preads ? double(s.before.preads) / double(s.after.preads) : 0.0,
+                    mib_text(s.after.cache_bytes).c_str());
+      std::cout << buf;
+    } else {
+      std::cout << "    effect: not measured yet (the next run under PARACLOUD_TUNE=auto applies it)\n";
+    }
+    if (s.status == "withdrawn")
+      std::cout << "    withdrawn " << s.withdrawn << ": " << s.withdrawn_reason << "\n";
+  }
+}
+
 void cmd_list(Context& ctx, const TuneArgs& a) {
   const std::string dir = store_dir(a);
   json arr = json::array();
   std::vector<std::vector<std::string>> rows;
   for (const std::string& path : store_files(dir)) {
+    if (is_io_file(path)) {
+      try {
+        const auto f = paracloud::io::read_store(path);
+        arr.push_back({{"file", path}, {"app", f.app_key}, {"io_decisions", f.decisions.size()},
+                       {"updated", f.updated}});
+        rows.push_back({path.substr(path.rfind('/') + 1), f.app_key, "-", "-",
+                        std::to_string(f.decisions.size()) + " io", f.updated});
+      } catch (const std::exception& e) {
+        std::cerr << "paracloud tune: " << e.what() << "\n";
+      }
+      continue;
+    }
     try {
       tune::StoreFile f = tune::read_file(path, a.site || !a.dir.empty());
       const std::string app = f.app.key();
@@ -115,9 +187,13 @@ void cmd_list(Context& ctx, const TuneArgs& a) {
   print_table(ctx, {"FILE", "APP", "RANKS", "PER_NODE", "DECISIONS", "UPDATED"}, rows);
 }
 
-void cmd_show(Context& ctx, const TuneArgs& a) {
-  const tune::StoreFile f = read_or_throw(resolve(a), true);
-  if (ctx.json) return print_json(to_json(f));
+void show_one(Context& ctx, const std::string& path, json* collect) {
+  if (is_io_file(path)) return show_io(ctx, path, collect);
+  const tune::StoreFile f = read_or_throw(path, true);
+  if (ctx.json) {
+    collect->push_back(to_json(f));
+    return;
+  }
   std::vector<std::vector<std::string>> rows;
   for (const tune::Decision& d : f.decisions) {
     char t[32];
@@ -130,6 +206,29 @@ void cmd_show(Context& ctx, const TuneArgs& a) {
   print_table(ctx, {"COLLECTIVE", "SIZE", "PER_NODE", "BYTES", "DTYPE", "ALGORITHM", "SOURCE",
                     "TIME_US", "CALLS"},
               rows);
+}
+
+// FILE (a name as listed, or a path), or APP: every store file of that application (its
+// collective decisions per geometry and its IO decisions, <APP>-<id>.*).
+void cmd_show(Context& ctx, const TuneArgs& a) {
+  std::vector<std::string> paths;
+  const std::string direct = resolve(a);
+  if (a.target.find('/') != std::string::npos || access(direct.c_str(), F_OK) == 0) {
+    paths.push_back(direct);
+  } else {
+    for (const std::string& p : store_files(store_dir(a))) {
+      const std::string base = p.substr(p.rfind('/') + 1);
+      if (base.rfind(a.target + "-", 0) == 0 || base.rfind(a.target + ".", 0) == 0)
+        paths.push_back(p);
+    }
+    if (paths.empty()) paths.push_back(direct);  // not found: the error names it
+  }
+  json collect = json::array();
+  for (std::size_t i = 0; i < paths.size(); i++) {
+    if (i && !ctx.json) std::cout << "\n";
+    show_one(ctx, paths[i], &collect);
+  }
+  if (ctx.json) print_json(collect.size() == 1 ? collect[0] : json{{"files", collect}});
 }
 
 void cmd_export(Context&, const TuneArgs& a) {
@@ -403,9 +502,10 @@ void add_tune_commands(CLI::App& app, Context& ctx) {
   CLI::App* list = t->add_subcommand("list", "List the store's files (application, geometry, decisions)");
   dir_opts(list);
   list->callback([&ctx, args] { cmd_list(ctx, *args); });
-  CLI::App* show = t->add_subcommand("show", "Show the decisions of one store file");
+  CLI::App* show = t->add_subcommand(
+      "show", "Show the decisions of a store file, or every file of an application (collective and IO)");
   dir_opts(show);
-  show->add_option("file", args->target, "file name (as listed) or path")->required();
+  show->add_option("file", args->target, "file name (as listed), path, or application name")->required();
   show->callback([&ctx, args] { cmd_show(ctx, *args); });
   CLI::App* exp = t->add_subcommand("export", "Print a store file as JSON or as an Open MPI coll/tuned rules file");
   dir_opts(exp);

@@ -7,6 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifndef PC_IO_RULES_DEFAULT
+#define PC_IO_RULES_DEFAULT "/usr/share/paracloud/io-rules.json"
+#endif
+
 namespace pc {
 
 const Control kControls[kControlCount] = {
@@ -42,6 +46,10 @@ const Control kControls[kControlCount] = {
      "auto: the user's tuning store (decisions per application and geometry, rules files)"},
     {"PARACLOUD_TUNE_SITE_DIR", ControlType::path, "/var/lib/paracloud/tune", nullptr,
      "auto: the site-wide tuning store, read only (seeded by paracloud tune bench)"},
+    {"PARACLOUD_IO", ControlType::enumeration, "on", "on|off",
+     "auto: on applies stored IO decisions (HDF5 chunk cache); off: IO calls untouched"},
+    {"PARACLOUD_IO_RULES", ControlType::path, PC_IO_RULES_DEFAULT, nullptr,
+     "the IO tuning rules file (versioned JSON; thresholds of the IO decisions)"},
 };
 
 namespace {
@@ -141,6 +149,12 @@ void read_settings(Settings& s, void (*warn)(const char* fmt, ...)) {
   if (*include && !glob_list_matches(include, s.exe_name)) s.app_selected = false;
   if (*exclude && glob_list_matches(exclude, s.exe_name)) s.app_selected = false;
 
+  const char* io = env_or_default(kControls[kIo]);
+  if (!strcmp(io, "off"))
+    s.io = false;
+  else if (*io && strcmp(io, "on"))
+    warn("PARACLOUD_IO='%s' is not one of on|off: using on", io);
+  copy_path(s.io_rules, env_or_default(kControls[kIoRules]));
   copy_path(s.log, env_or_default(kControls[kLog]));
   if (!*s.log) copy_path(s.log, "stderr");
   copy_path(s.profile, env_or_default(kControls[kProfile]));

@@ -33,6 +33,8 @@ enum ControlIndex {
   kTuneMargin,
   kTuneDir,
   kTuneSiteDir,
+  kIo,  // issue 12: IO tuning (mod_hdf5.cpp)
+  kIoRules,
   kControlCount
 };
 extern const Control kControls[kControlCount];
@@ -49,6 +51,8 @@ struct Settings {
   char profile_dir[kPathMax] = "";
   char exe[kPathMax] = "";    // /proc/self/exe
   const char* exe_name = "";  // basename of exe
+  bool io = true;             // PARACLOUD_IO: IO decisions applied in auto (off: untouched)
+  char io_rules[kPathMax] = "";  // PARACLOUD_IO_RULES
 };
 
 // Reads every control from the environment. Bad values produce one warning each (through `warn`,

@@ -21,3 +21,15 @@ inline uint64_t h5_bytes(F real, hid_t dset, hid_t mem_type, hid_t mem_space, hi
 }
 int missing_hdf5(const char* symbol);  // logs once, returns -1 (HDF5's FAIL)
 }  // namespace pc
+
+// ---- IO tuning (issue 12): the HDF5 datasets' evidence, decisions applied at H5Dcreate2/H5Dopen2.
+#include "coll/store_capi.h"
+namespace pc {
+// Active IO decisions of this application from the tuning store (coll/store_link.cpp): how many,
+// -1 when there is no store (no MPI build, no store library, no user store).
+int io_store_load(pc_io_decision* out, int max);
+// Rank 0 at the end of the session: folds this run's datasets into the store; the file in path.
+bool io_store_record(const pc_io_evidence* ev, int n, uint64_t preads, char* path, size_t len);
+// The profile's "io" object (malloc'd JSON, null: nothing to say); profile.cpp writes it.
+char* io_profile_json();
+}  // namespace pc

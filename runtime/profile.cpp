@@ -14,6 +14,7 @@
 #include "config.h"
 #endif
 #include "../lib/atomic_file.h"
+#include "hdf5_helpers.hpp"
 #include "session.hpp"
 
 #ifndef PACKAGE_VERSION
@@ -24,7 +25,7 @@ namespace pc {
 namespace {
 
 constexpr int kSchemaVersion = 1;
-constexpr int kSchemaMinor = 1;  // 1.1: "minor_version" and "tuning" (PARACLOUD_TUNE=auto)
+constexpr int kSchemaMinor = 2;  // 1.1: "minor_version" and "tuning" (PARACLOUD_TUNE=auto); 1.2: "io"
 
 // ------------------------------------------------------------------ per-rank vector
 // Per used call: the fields below, then per layer kLayerFields, then kScalars.
@@ -371,6 +372,11 @@ void write_json(FILE* f, const Layout& lay, const uint64_t* sum, const uint64_t*
       j.raw(tuning);
       free(tuning);
     }
+  }
+  if (char* io = io_profile_json()) {  // issue 12: HDF5 datasets (rank 0's), IO decisions
+    j.key("io");
+    j.raw(io);
+    free(io);
   }
   j.key("mpi");
   j.boolean(mpi);

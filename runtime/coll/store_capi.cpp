@@ -7,7 +7,9 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <unistd.h>
 
+#include "io/io_store.hpp"
 #include "tune_store.hpp"
 
 namespace {
@@ -118,6 +120,77 @@ extern "C" __attribute__((visibility("default"))) int pc_tune_rules_write(
     warn_once(warn, std::string("rules file not written: ") + e.what());
   } catch (...) {
     warn_once(warn, "rules file not written: unknown error");
+  }
+  return -1;
+}
+
+// ---- IO decisions (issue 12): lib/io/io_store behind pc_io_store_load / pc_io_store_record.
+
+extern "C" __attribute__((visibility("default"))) int pc_io_store_load(const pc_tune_app* app,
+                                                                       pc_io_decision* out,
+                                                                       int max,
+                                                                       pc_tune_warn_fn warn) {
+  try {
+    if (!app->user_dir || !*app->user_dir) return 0;
+    const std::string path = paracloud::io::store_path(app_of(app), app->user_dir);
+    if (access(path.c_str(), F_OK) != 0) return 0;
+    const paracloud::io::IoStoreFile f = paracloud::io::read_store(path);
+    int n = 0;
+    for (const auto& d : f.decisions) {
+      if (n >= max) break;
+      if (d.status != "active" || d.decision.dataset.size() >= PC_IO_NAME_MAX) continue;
+      pc_io_decision& o = out[n++];
+      std::memset(&o, 0, sizeof(o));
+      copy(o.dataset, sizeof(o.dataset), d.decision.dataset);
+      o.nslots = d.decision.nslots;
+      o.nbytes = d.decision.nbytes;
+      o.w0 = d.decision.w0;
+    }
+    return n;
+  } catch (const std::exception& e) {
+    warn_once(warn, std::string("IO decisions not used: ") + e.what());
+  } catch (...) {
+    warn_once(warn, "IO decisions not used: unknown error");
+  }
+  return -1;
+}
+
+extern "C" __attribute__((visibility("default"))) int pc_io_store_record(
+    const pc_tune_app* app, const char* rules_path, const pc_io_evidence* ev, int n,
+    uint64_t preads, char* path, size_t path_len, pc_tune_warn_fn warn) {
+  try {
+    const paracloud::io::Rules rules = paracloud::io::read_rules(rules_path ? rules_path : "");
+    std::vector<paracloud::io::DatasetEvidence> run;
+    for (int i = 0; i < n; i++) {
+      const pc_io_evidence& e = ev[i];
+      paracloud::io::DatasetEvidence x;
+      x.dataset.assign(e.dataset, strnlen(e.dataset, sizeof(e.dataset)));
+      x.file.assign(e.file, strnlen(e.file, sizeof(e.file)));
+      const int rank = e.rank < 0 ? 0 : e.rank > PC_IO_RANK_MAX ? PC_IO_RANK_MAX : e.rank;
+      bool chunked = rank > 0;
+      for (int k = 0; k < rank; k++) chunked = chunked && e.chunk[k] > 0;
+      for (int k = 0; k < rank; k++) {
+        x.dims.push_back(e.dims[k]);
+        if (chunked) x.chunk.push_back(e.chunk[k]);
+      }
+      x.chunk_bytes = e.chunk_bytes;
+      x.filters = e.filters;
+      x.cache_bytes = e.cache_bytes;
+      x.cache_slots = e.cache_slots;
+      x.reads = e.reads;
+      x.chunk_touches = e.chunk_touches;
+      x.max_chunks_per_read = e.max_chunks_per_read;
+      x.read_ns = e.read_ns;
+      x.tuned = e.tuned != 0;
+      run.push_back(x);
+    }
+    copy(path, path_len, paracloud::io::record_run(app_of(app), app->user_dir ? app->user_dir : "",
+                                                   run, preads, rules));
+    return 0;
+  } catch (const std::exception& e) {
+    warn_once(warn, std::string("IO decisions not recorded: ") + e.what());
+  } catch (...) {
+    warn_once(warn, "IO decisions not recorded: unknown error");
   }
   return -1;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../hdf5_helpers.hpp"
 #include "../session.hpp"
 #include "store_capi.h"
 
@@ -20,6 +21,8 @@ struct StoreLib {
   pc_tune_store_load_fn load = nullptr;
   pc_tune_store_save_fn save = nullptr;
   pc_tune_rules_write_fn rules = nullptr;
+  pc_io_store_load_fn io_load = nullptr;  // issue 12: absent from an older store library
+  pc_io_store_record_fn io_record = nullptr;
 };
 StoreLib g_lib;
 
@@ -61,6 +64,8 @@ bool open_store() {
   g_lib.load = reinterpret_cast<pc_tune_store_load_fn>(dlsym(h, "pc_tune_store_load"));
   g_lib.save = reinterpret_cast<pc_tune_store_save_fn>(dlsym(h, "pc_tune_store_save"));
   g_lib.rules = reinterpret_cast<pc_tune_rules_write_fn>(dlsym(h, "pc_tune_rules_write"));
+  g_lib.io_load = reinterpret_cast<pc_io_store_load_fn>(dlsym(h, "pc_io_store_load"));
+  g_lib.io_record = reinterpret_cast<pc_io_store_record_fn>(dlsym(h, "pc_io_store_record"));
   if (!version || version() != PC_TUNE_CAPI_VERSION || !g_lib.load || !g_lib.save ||
       !g_lib.rules) {
     if (!quiet())
@@ -140,6 +145,21 @@ bool tune_rules_file(int ranks, int rpn, char* path, size_t len) {
   const int rules = n > 0 ? g_lib.rules(d, n, dir, path, len, warn) : 0;
   free(d);
   return rules > 0;
+}
+
+// ---- IO decisions (issue 12; mod_hdf5.cpp): the user store's "<app key>.io.json".
+int io_store_load(pc_io_decision* out, int max) {
+  if (!open_store() || !g_lib.io_load) return -1;
+  AppKey k;
+  if (!app_key(k, world_size(), 0)) return -1;
+  return g_lib.io_load(&k.app, out, max, warn);
+}
+
+bool io_store_record(const pc_io_evidence* ev, int n, uint64_t preads, char* path, size_t len) {
+  if (!open_store() || !g_lib.io_record) return false;
+  AppKey k;
+  if (!app_key(k, world_size(), 0)) return false;
+  return g_lib.io_record(&k.app, settings().io_rules, ev, n, preads, path, len, warn) == 0;
 }
 
 }  // namespace pc
