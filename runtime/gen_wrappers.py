@@ -493,11 +493,16 @@ def main(argv):
                     if "tune" in e.attrs:
                         mpi_code.append(fortran_tuned(e))
                         mpi_code.append(fortran_rec(e))
-                    # Open MPI 4.1's libmpi_mpifh exports all four manglings of each name (one
+                    # Open MPI 4.1's libmpi_mpifh exports four manglings of each name (one
                     # function): mpi_x_ (gfortran), mpi_x__ (g77 style), mpi_x and MPI_X (other
-                    # compilers); libmpi_usempif08 mpi_x_f08_.
+                    # compilers); libmpi_usempif08 mpi_x_f08_. The bare lower-case mpi_x is not
+                    # wrapped: it is an ordinary C name that programs use for their own functions
+                    # (Rmpi's C code defines SEXP mpi_comm_rank(SEXP), called through its PLT, so a
+                    # preloaded mpi_comm_rank took its calls and crashed R). Calls through that
+                    # form reach Open MPI unrecorded. MPI_X upper case is reserved by the MPI
+                    # standard (names beginning MPI_), the underscored forms are Fortran's.
                     lower = e.name.lower()
-                    for symbol in (lower + "_", lower + "__", lower, e.name.upper(), lower + "_f08_"):
+                    for symbol in (lower + "_", lower + "__", e.name.upper(), lower + "_f08_"):
                         mpi_code.append(f_wrapper(e, symbol))
             elif e.layer == "hdf5":
                 hdf5_code.append(c_wrapper(e))

@@ -1,7 +1,14 @@
 /* An MPI plugin loaded with dlopen(RTLD_LOCAL) by local_loader.c, the way Python loads mpi4py:
- * its libmpi is then not in the global scope (test_rtld_local.sh). */
+ * its libmpi is then not in the global scope (test_rtld_local.sh). It also has functions of its
+ * own named like the bare lower-case Fortran manglings, as Rmpi's C code has SEXP
+ * mpi_comm_rank(SEXP): exported and called through the PLT (-fPIC), so a preloaded definition of
+ * those names would take the calls (the runtime wraps only the underscored and upper-case forms). */
 #include <mpi.h>
 #include <stdio.h>
+#include <string.h>
+
+int mpi_comm_rank(const char *s) { return (int)strlen(s); }
+int mpi_barrier(const char *s) { return 2 * (int)strlen(s); }
 
 int plugin_main(int argc, char **argv) {
   int provided = 0, rank = 0, size = 1;
@@ -24,8 +31,8 @@ int plugin_main(int argc, char **argv) {
   double total = 0;
   for (int i = 0; i < 64; i++) total += s[i];
   if (rank == 0)
-    printf("plugin: size=%d allreduce=%.1f bcast=%d ring=%d max=%d\n", size, total, root_value,
-           got, r2);
+    printf("plugin: size=%d allreduce=%.1f bcast=%d ring=%d max=%d own=%d\n", size, total,
+           root_value, got, r2, mpi_comm_rank("abc") + mpi_barrier("hello"));
   MPI_Finalize();
   return 0;
 }

@@ -1,6 +1,8 @@
 /* Calls Open MPI's Fortran entry points through each of their symbol forms, as compilers other
  * than gfortran do (test_onesided.sh): mpi_barrier_ x1, mpi_barrier__ x2, mpi_barrier x3,
- * MPI_BARRIER x4, mpi_barrier_f08_ x5, and mpi_comm_rank in the same five forms once each. */
+ * MPI_BARRIER x4, mpi_barrier_f08_ x5, and mpi_comm_rank in the same five forms once each. The
+ * runtime wraps every form but the bare lower-case one (mpi_barrier, mpi_comm_rank: ordinary C
+ * names, see gen_wrappers.py), whose calls reach Open MPI unrecorded. */
 #include <mpi.h>
 #include <stdio.h>
 
