@@ -24,6 +24,20 @@ void warn_once(pc_tune_warn_fn warn, const std::string& message) {
   if (warn && seen.insert(message).second) warn(message.c_str());
 }
 
+// Runs `body` (the C result); an exception becomes one warning, `prefix` + what it says (or
+// `unknown` for anything else), and -1: no exception leaves the C interface.
+template <typename F>
+int guarded(pc_tune_warn_fn warn, const char* prefix, const char* unknown, F&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    warn_once(warn, std::string(prefix) + e.what());
+  } catch (...) {
+    warn_once(warn, unknown);
+  }
+  return -1;
+}
+
 AppId app_of(const pc_tune_app* a) {
   AppId id;
   id.name = a->name ? a->name : "";
@@ -61,7 +75,7 @@ extern "C" __attribute__((visibility("default"))) int pc_tune_capi_version() {
 extern "C" __attribute__((visibility("default"))) int pc_tune_store_load(
     const pc_tune_app* app, pc_tune_decision* out, int max, char* loaded, size_t loaded_len,
     pc_tune_warn_fn warn) {
-  try {
+  return guarded(warn, "", "unknown error while loading", [&] {
     const LoadResult r = load(app_of(app), app->user_dir, app->site_dir);
     for (const std::string& w : r.warnings) warn_once(warn, w);
     std::string files;
@@ -83,45 +97,31 @@ extern "C" __attribute__((visibility("default"))) int pc_tune_store_load(
       o.calls = d.calls;
     }
     return n;
-  } catch (const std::exception& e) {
-    warn_once(warn, e.what());
-  } catch (...) {
-    warn_once(warn, "unknown error while loading");
-  }
-  return -1;
+  });
 }
 
 extern "C" __attribute__((visibility("default"))) int pc_tune_store_save(
     const pc_tune_app* app, const pc_tune_decision* d, int n, char* path, size_t path_len,
     pc_tune_warn_fn warn) {
-  try {
+  return guarded(warn, "not saved: ", "not saved: unknown error", [&] {
     std::vector<Decision> v;
     for (int i = 0; i < n; i++) v.push_back(from_c(d[i]));
     copy(path, path_len, save(app_of(app), app->user_dir, v));
     return 0;
-  } catch (const std::exception& e) {
-    warn_once(warn, std::string("not saved: ") + e.what());
-  } catch (...) {
-    warn_once(warn, "not saved: unknown error");
-  }
-  return -1;
+  });
 }
 
 extern "C" __attribute__((visibility("default"))) int pc_tune_rules_write(
     const pc_tune_decision* d, int n, const char* dir, char* path, size_t path_len,
     pc_tune_warn_fn warn) {
-  try {
+  return guarded(warn, "rules file not written: ", "rules file not written: unknown error",
+                 [&] {
     std::vector<Decision> v;
     for (int i = 0; i < n; i++) v.push_back(from_c(d[i]));
     const std::string p = write_rules_file(v, dir);
     copy(path, path_len, p);
     return p.empty() ? 0 : 1;
-  } catch (const std::exception& e) {
-    warn_once(warn, std::string("rules file not written: ") + e.what());
-  } catch (...) {
-    warn_once(warn, "rules file not written: unknown error");
-  }
-  return -1;
+  });
 }
 
 // ---- IO decisions (issue 12): lib/io/io_store behind pc_io_store_load / pc_io_store_record.
@@ -130,7 +130,7 @@ extern "C" __attribute__((visibility("default"))) int pc_io_store_load(const pc_
                                                                        pc_io_decision* out,
                                                                        int max,
                                                                        pc_tune_warn_fn warn) {
-  try {
+  return guarded(warn, "IO decisions not used: ", "IO decisions not used: unknown error", [&] {
     if (!app->user_dir || !*app->user_dir) return 0;
     const std::string path = paracloud::io::store_path(app_of(app), app->user_dir);
     if (access(path.c_str(), F_OK) != 0) return 0;
@@ -147,18 +147,14 @@ extern "C" __attribute__((visibility("default"))) int pc_io_store_load(const pc_
       o.w0 = d.decision.w0;
     }
     return n;
-  } catch (const std::exception& e) {
-    warn_once(warn, std::string("IO decisions not used: ") + e.what());
-  } catch (...) {
-    warn_once(warn, "IO decisions not used: unknown error");
-  }
-  return -1;
+  });
 }
 
 extern "C" __attribute__((visibility("default"))) int pc_io_store_record(
     const pc_tune_app* app, const char* rules_path, const pc_io_evidence* ev, int n,
     uint64_t preads, char* path, size_t path_len, pc_tune_warn_fn warn) {
-  try {
+  return guarded(warn, "IO decisions not recorded: ", "IO decisions not recorded: unknown error",
+                 [&] {
     const paracloud::io::Rules rules = paracloud::io::read_rules(rules_path ? rules_path : "");
     std::vector<paracloud::io::DatasetEvidence> run;
     for (int i = 0; i < n; i++) {
@@ -187,10 +183,5 @@ extern "C" __attribute__((visibility("default"))) int pc_io_store_record(
     copy(path, path_len, paracloud::io::record_run(app_of(app), app->user_dir ? app->user_dir : "",
                                                    run, preads, rules));
     return 0;
-  } catch (const std::exception& e) {
-    warn_once(warn, std::string("IO decisions not recorded: ") + e.what());
-  } catch (...) {
-    warn_once(warn, "IO decisions not recorded: unknown error");
-  }
-  return -1;
+  });
 }
