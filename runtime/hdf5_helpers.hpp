@@ -30,6 +30,7 @@ namespace pc {
 int io_store_load(pc_io_decision* out, int max);
 // Rank 0 at the end of the session: folds this run's datasets into the store; the file in path.
 bool io_store_record(const pc_io_evidence* ev, int n, uint64_t preads, char* path, size_t len);
-// The profile's "io" object (malloc'd JSON, null: nothing to say); profile.cpp writes it.
-char* io_profile_json();
+class Json;
+// The profile's "io" key and object (nothing when no dataset was seen); profile.cpp calls it.
+void io_profile_write(Json& j);
 }  // namespace pc

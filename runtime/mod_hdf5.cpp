@@ -1,12 +1,12 @@
 // hdf5 module: H5F/H5D open, create, read, write and close (wrappers generated from mpi.spec).
 // Active only when the application calls into libhdf5: every symbol is resolved on first use.
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hdf5_helpers.hpp"
+#include "json_writer.hpp"
 #include "session.hpp"
 
 namespace pc {
@@ -488,42 +488,6 @@ void hdf5_finalize() {
   pthread_mutex_unlock(&g_ds_mu);
 }
 
-// A small JSON builder over a malloc'd buffer (no libstdc++).
-struct Buf {
-  char* p = nullptr;
-  size_t n = 0, cap = 0;
-  void add(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
-    va_list ap;
-    for (;;) {
-      va_start(ap, fmt);
-      const int w = vsnprintf(p ? p + n : nullptr, p ? cap - n : 0, fmt, ap);
-      va_end(ap);
-      if (w < 0) return;
-      if (p && n + static_cast<size_t>(w) < cap) {
-        n += static_cast<size_t>(w);
-        return;
-      }
-      const size_t want = (cap ? cap * 2 : 4096) + static_cast<size_t>(w);
-      char* q = static_cast<char*>(realloc(p, want));
-      if (!q) return;
-      p = q;
-      cap = want;
-    }
-  }
-  void str(const char* s) {  // a JSON string (control characters and quotes escaped)
-    add("\"");
-    for (const unsigned char* c = reinterpret_cast<const unsigned char*>(s); *c; c++) {
-      if (*c == '"' || *c == '\\')
-        add("\\%c", *c);
-      else if (*c < 0x20)
-        add("\\u%04x", *c);
-      else
-        add("%c", *c);
-    }
-    add("\"");
-  }
-};
-
 }  // namespace
 
 #if !PC_WITH_MPI
@@ -532,69 +496,97 @@ int io_store_load(pc_io_decision*, int) { return -1; }
 bool io_store_record(const pc_io_evidence*, int, uint64_t, char*, size_t) { return false; }
 #endif
 
-char* io_profile_json() {
+void io_profile_write(Json& j) {
   pthread_mutex_lock(&g_ds_mu);
   if (g_nds == 0) {
     pthread_mutex_unlock(&g_ds_mu);
-    return nullptr;
+    return;
   }
-  Buf b;
   const bool applying = mode() == Mode::autotune && settings().io;
-  b.add("{\"tuning\": \"%s\", \"datasets_dropped\": %llu, \"store_decisions\": ",
-        applying ? "auto" : mode() == Mode::autotune ? "off" : "profile",
-        static_cast<unsigned long long>(g_ds_dropped));
+  j.key("io");
+  j.begin('{');
+  j.key("tuning");
+  j.str(applying ? "auto" : mode() == Mode::autotune ? "off" : "profile");
+  j.key("datasets_dropped");
+  j.u64(g_ds_dropped);
+  j.key("store_decisions");
   if (g_ndec >= 0)
-    b.add("%d", g_ndec);
+    j.u64(static_cast<uint64_t>(g_ndec));
   else
-    b.add("null");
-  b.add(", \"store_saved\": ");
-  if (g_saved[0])
-    b.str(g_saved);
-  else
-    b.add("null");
-  b.add(", \"datasets\": [");
+    j.null();
+  j.key("store_saved");
+  j.str_or_null(g_saved);
+  j.key("datasets");
+  j.begin('[');
   for (int i = 0; i < g_nds; i++) {
     const DatasetRecord& r = g_ds[i];
     const pc_io_evidence& e = r.ev;
-    b.add("%s{\"name\": ", i ? ", " : "");
-    b.str(e.dataset);
-    b.add(", \"file\": ");
-    b.str(e.file);
-    b.add(", \"dims\": [");
-    for (int k = 0; k < e.rank; k++) b.add("%s%llu", k ? ", " : "", (unsigned long long)e.dims[k]);
-    b.add("], \"chunk\": ");
+    j.begin('{');
+    j.key("name");
+    j.str(e.dataset);
+    j.key("file");
+    j.str(e.file);
+    j.key("dims");
+    j.begin('[');
+    for (int k = 0; k < e.rank; k++) j.u64(e.dims[k]);
+    j.end(']');
+    j.key("chunk");
     if (e.chunk_bytes) {
-      b.add("[");
-      for (int k = 0; k < e.rank; k++)
-        b.add("%s%llu", k ? ", " : "", (unsigned long long)e.chunk[k]);
-      b.add("]");
+      j.begin('[');
+      for (int k = 0; k < e.rank; k++) j.u64(e.chunk[k]);
+      j.end(']');
     } else {
-      b.add("null");
+      j.null();
     }
     uint64_t total = e.chunk_bytes ? 1 : 0;
     for (int k = 0; e.chunk_bytes && k < e.rank; k++)
       total *= e.chunk[k] ? (e.dims[k] + e.chunk[k] - 1) / e.chunk[k] : 0;
-    b.add(", \"chunk_bytes\": %llu, \"filters\": %d, \"compressed\": %s, \"cache_bytes\": %llu, "
-          "\"cache_slots\": %llu, \"opens\": %llu, \"reads\": %llu, \"chunk_touches\": %llu, "
-          "\"chunks_per_read_max\": %llu, \"chunks_per_read_avg\": %.3f, \"total_chunks\": %llu, "
-          "\"working_set_bytes\": %llu, \"read_time_s\": %.6f, \"tuned\": ",
-          (unsigned long long)e.chunk_bytes, e.filters, e.filters > 0 ? "true" : "false",
-          (unsigned long long)e.cache_bytes, (unsigned long long)e.cache_slots,
-          (unsigned long long)r.opens, (unsigned long long)e.reads,
-          (unsigned long long)e.chunk_touches, (unsigned long long)e.max_chunks_per_read,
-          e.reads ? static_cast<double>(e.chunk_touches) / static_cast<double>(e.reads) : 0.0,
-          (unsigned long long)total, (unsigned long long)(e.max_chunks_per_read * e.chunk_bytes),
-          static_cast<double>(e.read_ns) / 1e9);
-    if (r.applied.any)
-      b.add("{\"call\": \"H5Pset_chunk_cache\", \"nslots\": %llu, \"nbytes\": %llu, \"w0\": %g}}",
-            (unsigned long long)r.applied.nslots, (unsigned long long)r.applied.nbytes,
-            r.applied.w0);
-    else
-      b.add("null}");
+    j.key("chunk_bytes");
+    j.u64(e.chunk_bytes);
+    j.key("filters");
+    j.num(static_cast<double>(e.filters));  // -1: unknown
+    j.key("compressed");
+    j.boolean(e.filters > 0);
+    j.key("cache_bytes");
+    j.u64(e.cache_bytes);
+    j.key("cache_slots");
+    j.u64(e.cache_slots);
+    j.key("opens");
+    j.u64(r.opens);
+    j.key("reads");
+    j.u64(e.reads);
+    j.key("chunk_touches");
+    j.u64(e.chunk_touches);
+    j.key("chunks_per_read_max");
+    j.u64(e.max_chunks_per_read);
+    j.key("chunks_per_read_avg");
+    j.num(e.reads ? static_cast<double>(e.chunk_touches) / static_cast<double>(e.reads) : 0.0);
+    j.key("total_chunks");
+    j.u64(total);
+    j.key("working_set_bytes");
+    j.u64(e.max_chunks_per_read * e.chunk_bytes);
+    j.key("read_time_s");
+    j.num(static_cast<double>(e.read_ns) / 1e9);
+    j.key("tuned");
+    if (r.applied.any) {
+      j.begin('{');
+      j.key("call");
+      j.str("H5Pset_chunk_cache");
+      j.key("nslots");
+      j.u64(r.applied.nslots);
+      j.key("nbytes");
+      j.u64(r.applied.nbytes);
+      j.key("w0");
+      j.num(r.applied.w0);
+      j.end('}');
+    } else {
+      j.null();
+    }
+    j.end('}');
   }
-  b.add("]}");
+  j.end(']');
+  j.end('}');
   pthread_mutex_unlock(&g_ds_mu);
-  return b.p;
 }
 
 }  // namespace pc
