@@ -78,9 +78,13 @@ grep -h -E '^(PASS|FAIL|SKIP|ERROR|XPASS):' "$build/check.log"
 if [ $quick = 0 ]; then
   say "tier 1s: core unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
   mkdir -p "$asan_build"
+  # CRITERION_JOBS=1: Criterion 2.4.1's runner itself leaks 48 bytes (calloc inside
+  # criterion_run_all_tests, no frame of ours) when two tests of one binary run at once and one ends
+  # first (unit/test_spool, 3 of 3 runs in parallel, 0 of 3 serially); LeakSanitizer then fails the
+  # binary. A suppression would have to name libcriterion, which is on every test's stack.
   san="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
   ( cd "$asan_build" && { [ -f Makefile ] || "$root/configure" -q CXXFLAGS="$san" CFLAGS="$san" LDFLAGS="-fsanitize=address,undefined" --without-mpi; } \
-      && make -j2 -C lib && make -C tests check TESTS="$(cd "$root/tests" && ls unit/test_*.cpp | sed 's/\.cpp$//' | tr '\n' ' ')" \
+      && make -j2 -C lib && CRITERION_JOBS=1 make -C tests check TESTS="$(cd "$root/tests" && ls unit/test_*.cpp | sed 's/\.cpp$//' | tr '\n' ' ')" \
            ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ) >"$asan_build/check.log" 2>&1
   rc=$?
   count_suite "$asan_build/tests/test-suite.log" "asan"
