@@ -46,5 +46,6 @@ void add_report_commands(CLI::App& app, Context& ctx);   // accounting reports (
 void add_profile_commands(CLI::App& app, Context& ctx);  // runtime profiles (issue 5)
 void add_tune_commands(CLI::App& app, Context& ctx);     // collective tuning store (issue 6)
 void add_route_commands(CLI::App& app, Context& ctx);    // sites and routing (issue 4)
+void add_bind_commands(CLI::App& app, Context& ctx);     // binding maps (issue 11)
 
 }  // namespace paracloud::cli

@@ -140,6 +140,7 @@ int main(int argc, char** argv) {
   cli::add_profile_commands(app, ctx);
   cli::add_route_commands(app, ctx);
   cli::add_tune_commands(app, ctx);
+  cli::add_bind_commands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
