@@ -12,6 +12,9 @@ while getent passwd "$uid" >/dev/null; do uid=$((uid + 1)); done
 shared=/tmp/.cache/paracloud/tune
 before=$(ls "$shared" 2>/dev/null | sort)
 chmod 755 "$work"
+# The build tree must be readable by that uid (a checkout under a 0700 directory, e.g. mktemp -d, is not).
+setpriv --reuid="$uid" --regid="$uid" --clear-groups test -x "$coll_prog" -a -r "$PC_RT" \
+  || skip "uid $uid cannot reach $coll_prog or $PC_RT (a parent directory is not searchable by others)"
 mkdir -p "$work/run" && chown "$uid:$uid" "$work/run"
 # The ranks run as $uid with no HOME and no PARACLOUD_TUNE_DIR (lib.sh sets one: removed here).
 # mpirun needs a HOME and PMIx crashes without one: the ranks get an empty HOME (the same as none
