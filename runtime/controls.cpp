@@ -50,6 +50,9 @@ const Control kControls[kControlCount] = {
      "auto: on applies stored IO decisions (HDF5 chunk cache); off: IO calls untouched"},
     {"PARACLOUD_IO_RULES", ControlType::path, PC_IO_RULES_DEFAULT, nullptr,
      "the IO tuning rules file (versioned JSON; thresholds of the IO decisions)"},
+    {"PARACLOUD_BIND", ControlType::enumeration, "auto", "auto|spread|compact|numa|none|keep",
+     "binding of MPI ranks (profile and auto): a policy, keep (never bind) or none; ',verbose' "
+     "prints each rank's map"},
 };
 
 namespace {
@@ -103,6 +106,26 @@ bool parse_bool(const char* v, bool* out) {
 
 void copy_path(char* dst, const char* src) { snprintf(dst, kPathMax, "%s", src); }
 
+// PARACLOUD_BIND: "POLICY[,verbose]" (either part may be left out: "verbose" alone is auto).
+void parse_bind(const char* text, Settings& s, void (*warn)(const char* fmt, ...)) {
+  static const char* const words[] = {"auto", "spread", "compact", "numa", "none", "keep"};
+  for_each_item(text, [&](const char* item, size_t len) {
+    if (len == 7 && !strncmp(item, "verbose", 7)) {
+      s.bind_verbose = true;
+      return;
+    }
+    for (const char* w : words) {
+      if (strlen(w) == len && !strncmp(w, item, len)) {
+        snprintf(s.bind, sizeof(s.bind), "%s", w);
+        return;
+      }
+    }
+    snprintf(s.bind, sizeof(s.bind), "auto");
+    warn("PARACLOUD_BIND item '%.*s' is not one of auto|spread|compact|numa|none|keep or verbose: "
+         "using auto", static_cast<int>(len), item);
+  });
+}
+
 }  // namespace
 
 const char* mode_name(Mode m) {
@@ -155,6 +178,7 @@ void read_settings(Settings& s, void (*warn)(const char* fmt, ...)) {
   else if (*io && strcmp(io, "on"))
     warn("PARACLOUD_IO='%s' is not one of on|off: using on", io);
   copy_path(s.io_rules, env_or_default(kControls[kIoRules]));
+  parse_bind(env_or_default(kControls[kBind]), s, warn);
   copy_path(s.log, env_or_default(kControls[kLog]));
   if (!*s.log) copy_path(s.log, "stderr");
   copy_path(s.profile, env_or_default(kControls[kProfile]));

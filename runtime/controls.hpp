@@ -35,6 +35,7 @@ enum ControlIndex {
   kTuneSiteDir,
   kIo,  // issue 12: IO tuning (mod_hdf5.cpp)
   kIoRules,
+  kBind,  // issue 11: process and thread binding (mod_bind.cpp)
   kControlCount
 };
 extern const Control kControls[kControlCount];
@@ -53,6 +54,8 @@ struct Settings {
   const char* exe_name = "";  // basename of exe
   bool io = true;             // PARACLOUD_IO: IO decisions applied in auto (off: untouched)
   char io_rules[kPathMax] = "";  // PARACLOUD_IO_RULES
+  char bind[12] = "auto";        // PARACLOUD_BIND policy word
+  bool bind_verbose = false;     // PARACLOUD_BIND=...,verbose
 };
 
 // Reads every control from the environment. Bad values produce one warning each (through `warn`,

@@ -40,16 +40,6 @@ uint64_t g_start_ns = 0;  // activation (non-MPI profile) or MPI_Init entry
 uint64_t g_cal_tick0 = 0, g_cal_ns0 = 0;
 int g_log_fd = 2;
 
-// Rank from the launcher's environment (before MPI_Init), -1 when not launched by one.
-int env_rank() {
-  static const char* const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
-                                     "SLURM_PROCID"};
-  for (const char* v : vars) {
-    const char* s = getenv(v);
-    if (s && *s) return atoi(s);
-  }
-  return -1;
-}
 
 void vlog(const char* fmt, va_list ap) {
   Guard g;
@@ -163,6 +153,24 @@ void count_only(CallId id, bool fortran) {
   s.hist[0].add(1);
 }
 
+int env_rank() {
+  static const char* const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                     "SLURM_PROCID"};
+  for (const char* v : vars) {
+    const char* s = getenv(v);
+    if (s && *s) return atoi(s);
+  }
+  return -1;
+}
+
+bool sibling_library(const char* name, char* path, size_t len) {
+  Dl_info info;
+  if (!dladdr(reinterpret_cast<void*>(&sibling_library), &info) || !info.dli_fname) return false;
+  const char* slash = strrchr(info.dli_fname, '/');
+  const size_t dir = slash ? static_cast<size_t>(slash + 1 - info.dli_fname) : 0;
+  return snprintf(path, len, "%.*s%s", static_cast<int>(dir), info.dli_fname, name) < static_cast<int>(len);
+}
+
 // ------------------------------------------------------------------ timer
 uint64_t mono_ns() {
   timespec ts;
@@ -215,6 +223,7 @@ bool posix_armed() { return g_active && live(kLayerPosix); }
 
 void session_before_init() {
   if (!activate()) return;
+  bind_rank(false);  // MPI loaded with dlopen (mpi4py): bound here, before PMPI_Init
   g_start_ns = mono_ns();
   if (g_settings.mode == Mode::autotune) tune_before_init();
 }
@@ -247,9 +256,11 @@ __attribute__((constructor)) void runtime_constructor() {
   const char* nonmpi = getenv("PARACLOUD_PROFILE_NONMPI");
   const bool want_nonmpi = nonmpi != nullptr && *nonmpi != '\0' && strcmp(nonmpi, "0") != 0;
   // (Plain dlsym: a library loaded later, privately, is found when MPI_Init* is called.)
-  if (want_nonmpi || dlsym(RTLD_DEFAULT, "ompi_mpi_comm_world") != nullptr ||
-      dlsym(RTLD_NEXT, "PMPI_Init") != nullptr)
-    activate();
+  const bool mpi_linked = dlsym(RTLD_DEFAULT, "ompi_mpi_comm_world") != nullptr ||
+                          dlsym(RTLD_NEXT, "PMPI_Init") != nullptr;
+  if (want_nonmpi || mpi_linked) activate();
+  // An MPI rank is bound now, before main() starts threads (issue 11; mod_bind.cpp).
+  if (mpi_linked && g_active) bind_rank(true);
 }
 
 __attribute__((destructor)) void runtime_destructor() {

@@ -26,7 +26,8 @@ namespace pc {
 namespace {
 
 constexpr int kSchemaVersion = 1;
-constexpr int kSchemaMinor = 2;  // 1.1: "minor_version" and "tuning" (PARACLOUD_TUNE=auto); 1.2: "io"
+constexpr int kSchemaMinor = 3;  // 1.1: "minor_version" and "tuning" (PARACLOUD_TUNE=auto); 1.2: "io";
+                                 // 1.3: "binding"
 
 // ------------------------------------------------------------------ per-rank vector
 // Per used call: the fields below, then per layer kLayerFields, then kScalars.
@@ -43,7 +44,8 @@ enum CallField {
   kCallFields = fCommBytes + kCommClasses
 };
 enum LayerField { lCalls, lBytesRead, lBytesWritten, lTimeNs, kLayerFields };
-enum Scalar { sWallNs, sMpiNs, sIoNs, kScalars };
+// sBind0 + action code (mod_bind.cpp: 1 applied .. 4 failed) is 1 on a rank; sBindUs its time.
+enum Scalar { sWallNs, sMpiNs, sIoNs, sBind0, sBindUs = sBind0 + 5, kScalars };
 
 struct Vec {
   uint64_t* v = nullptr;
@@ -105,6 +107,8 @@ void fill(Vec& out, const Layout& lay, double ns_tick, uint64_t wall_ns) {
     for (int l = 0; l < kLayerCount; l++) outer[l] += b.outer_ticks[l].get();
   });
   out.v[lay.scalar(sWallNs)] = wall_ns;
+  out.v[lay.scalar(sBind0 + bind_action_code())] = 1;
+  out.v[lay.scalar(sBindUs)] = bind_time_us();
   out.v[lay.scalar(sMpiNs)] =
       static_cast<uint64_t>(static_cast<double>(outer[kLayerMpi]) * ns_tick);
   out.v[lay.scalar(sIoNs)] = static_cast<uint64_t>(
@@ -267,6 +271,11 @@ void write_json(FILE* f, const Layout& lay, const uint64_t* sum, const uint64_t*
     }
   }
   io_profile_write(j);  // issue 12: "io", HDF5 datasets (rank 0's) and IO decisions
+  if (mpi) {  // issue 11: how the ranks were bound, and rank 0's map
+    uint64_t counts[5];
+    for (int a = 0; a < 5; a++) counts[a] = sum[lay.scalar(sBind0 + a)];
+    bind_profile_write(j, counts, mx[lay.scalar(sBindUs)]);
+  }
   j.key("mpi");
   j.boolean(mpi);
   j.key("ranks");

@@ -259,6 +259,18 @@ PC_HOT F resolve(std::atomic<F>& slot, const char* name, const void* caller = nu
   return resolve_cold(slot, name, alt, caller);
 }
 
+// ------------------------------------------------------------------ process
+// Rank from the launcher's environment (before MPI_Init), -1 when not launched by one.
+int env_rank();
+// The path of a library installed beside libparacloud_rt.so; false when it cannot be told.
+bool sibling_library(const char* name, char* path, size_t len);
+
+// ------------------------------------------------------------------ binding (mod_bind.cpp)
+// Binds this MPI rank once (early: in the constructor, single-threaded, OMP_* may be exported).
+void bind_rank(bool early);
+int bind_action_code();  // 0 not tried, 1 applied, 2 kept, 3 skipped, 4 failed
+uint64_t bind_time_us();
+
 // ------------------------------------------------------------------ logging
 // One line "paracloud: <text>" to PARACLOUD_LOG (path or "stderr", default stderr).
 void log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -28,6 +28,10 @@ void write_profile(bool mpi, uint64_t start_ns, uint64_t end_ns);
 // The executable's GNU build-id (hex) or, without one, "fnv1a64:<hex>" of its bytes in hash.
 void app_identity(char* build_id, size_t build_id_len, char* hash, size_t hash_len);
 
+// ---- binding (mod_bind.cpp): the profile's "binding" object; counts[a]: ranks with action code a
+class Json;
+void bind_profile_write(Json& j, const uint64_t counts[5], uint64_t max_us);
+
 // ---- the tuner (coll/tuner.cpp): the profile's "tuning" object, malloc'd JSON (null: none)
 char* tune_profile_json();
 

@@ -46,11 +46,12 @@ HwTopology::~HwTopology() {
   }
 }
 
-std::unique_ptr<HwTopology> HwTopology::load_this_machine() {
+std::unique_ptr<HwTopology> HwTopology::load_this_machine(bool io_devices) {
   std::unique_ptr<HwTopology> t(new HwTopology);
   t->impl_ = new Impl;
   if (hwloc_topology_init(&t->impl_->topo) != 0) throw Error(Errc::internal, "hwloc_topology_init failed");
-  hwloc_topology_set_io_types_filter(t->impl_->topo, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+  hwloc_topology_set_io_types_filter(t->impl_->topo, io_devices ? HWLOC_TYPE_FILTER_KEEP_IMPORTANT
+                                                                : HWLOC_TYPE_FILTER_KEEP_NONE);
   hwloc_topology_set_flags(t->impl_->topo, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
   if (hwloc_topology_load(t->impl_->topo) != 0)
     throw Error(Errc::internal, std::string("hwloc cannot read this machine's topology: ") + std::strerror(errno),

@@ -28,15 +28,7 @@ StoreLib g_lib;
 
 // Every rank reads the store before PMPI_Init (for the rules file); only rank 0 reports problems,
 // so that a bad file gives one warning per job.
-bool quiet() {
-  static const char* const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
-                                     "SLURM_PROCID"};
-  for (const char* v : vars) {
-    const char* s = getenv(v);
-    if (s && *s) return atoi(s) != 0;
-  }
-  return false;
-}
+bool quiet() { return env_rank() > 0; }
 
 void warn(const char* message) {
   if (!quiet()) log("tuning store: %s", message);
@@ -45,16 +37,11 @@ void warn(const char* message) {
 bool open_store() {
   if (g_lib.tried) return g_lib.load != nullptr;
   g_lib.tried = true;
-  Dl_info info;
   char path[PATH_MAX + 64];
-  if (!dladdr(reinterpret_cast<void*>(&open_store), &info) || !info.dli_fname) {
+  if (!sibling_library("libparacloud_tunestore.so", path, sizeof(path))) {
     if (!quiet()) log("tuning store disabled: cannot locate libparacloud_rt.so");
     return false;
   }
-  snprintf(path, sizeof(path), "%s", info.dli_fname);
-  char* slash = strrchr(path, '/');
-  snprintf(slash ? slash + 1 : path, sizeof(path) - static_cast<size_t>(slash ? slash + 1 - path : 0),
-           "libparacloud_tunestore.so");
   void* h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     if (!quiet()) log("tuning store disabled: %s", dlerror());
