@@ -122,9 +122,25 @@ void run(const char* request, int set_omp, pc_bind_result* out) {
   } else {
     setenv("OMP_PLACES", mine.omp_places.c_str(), 0);
     setenv("OMP_PROC_BIND", mine.omp_proc_bind.c_str(), 0);
-    const char* lib = loaded_openmp();
-    omp = lib ? std::string("set; ") + lib + " had read its settings already: its threads stay inside the rank's cpus"
-              : "set";
+    omp = "set";
+    const char* threads = std::getenv("OMP_NUM_THREADS");
+    const bool set_threads = !(threads && *threads);
+    if (set_threads) {
+      setenv("OMP_NUM_THREADS", std::to_string(map.threads).c_str(), 0);
+      omp += ", OMP_NUM_THREADS=" + std::to_string(map.threads);
+    }
+    if (const char* lib = loaded_openmp()) {
+      // Linked into the program, it has read OMP_* in its constructor: the places come too late
+      // (its threads stay inside the rank's cpus, unplaced), the thread count does not: the
+      // initial thread's nthreads-var is set through the API.
+      omp += std::string("; ") + lib + " had read its settings already: its threads stay inside the rank's cpus";
+      using SetFn = void (*)(int);
+      auto set_num = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+      if (set_threads && set_num) {
+        set_num(map.threads);
+        omp += ", omp_set_num_threads(" + std::to_string(map.threads) + ")";
+      }
+    }
   }
   places = std::getenv("OMP_PLACES");
   bind = std::getenv("OMP_PROC_BIND");

@@ -49,6 +49,27 @@ PY
   then ok "np $np: profile binding object"; else fail "np $np: profile binding object ($prof)"; fi
 done
 
+# 1b. OpenMP (libgomp linked): each rank's threads get the map's thread count (the share of the
+# node when OMP_NUM_THREADS is unset, through omp_set_num_threads) and run inside its cpus.
+omp=$PC_TESTBIN/bind_omp
+if [ "$ncpu" -ge 2 ] && [ -x "$omp" ]; then
+  PRELOAD= run_mpi 2 "$work/omp.plain" "$omp" || fail "bind_omp plain exited $?"
+  PRELOAD="$PC_RT" PARACLOUD_BIND=verbose run_mpi 2 "$work/omp" "$omp" || fail "bind_omp exited $?"
+  want_threads=$(sed -n 's/^policy .* threads \([0-9]*\) .*/\1/p' "$work/show2")
+  for r in 0 1; do
+    cpus=$(expand "$(sed -n "s/^rank $r: cpus \([^ ]*\) .*/\1/p" "$work/show2")")
+    line=$(grep "^rank $r " "$work/omp")
+    threads=$(echo "$line" | awk '{print $4}'); ran=$(echo "$line" | awk '{print $6}')
+    outside=$(comm -23 <(echo "$ran" | tr ',' '\n' | sort) <(echo "$cpus" | tr ',' '\n' | sort))
+    if [ "$threads" = "$want_threads" ] && [ -z "$outside" ]; then
+      ok "OpenMP rank $r: $threads thread(s) on $ran, inside its cpus $cpus"
+    else
+      fail "OpenMP rank $r: '$line', want $want_threads thread(s) inside $cpus"; cat "$work/omp.err"
+    fi
+  done
+  grep -q "^rank 0 threads $ncpu " "$work/omp.plain" || fail "plain OpenMP run: $(cat "$work/omp.plain")"
+fi
+
 # 2. The user's explicit --bind-to core is kept (np 1: auto would give the rank every core).
 if [ "$ncpu" -ge 2 ]; then
   OMPI_MCA_hwloc_base_binding_policy=core PRELOAD="$PC_RT" PARACLOUD_PROFILE_DIR="$work/profk" \
