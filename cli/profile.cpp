@@ -104,6 +104,18 @@ void print_report(const Context& ctx, const ProfileSummary& s, const ProfileArgs
   }
   std::printf("IO time:    %s%% of wall time\n", percent(s.io_pct).c_str());
   for (const std::string& m : s.disabled_modules) std::printf("disabled:   %s\n", m.c_str());
+  if (const BindingSummary& b = s.binding; b.present) {
+    std::printf("binding:    PARACLOUD_BIND=%s: %lld applied, %lld kept, %lld skipped, %lld failed "
+                "(at most %.1f ms per rank)\n",
+                b.request.c_str(), static_cast<long long>(b.applied), static_cast<long long>(b.kept),
+                static_cast<long long>(b.skipped), static_cast<long long>(b.failed), b.time_ms_max);
+    if (!b.action.empty())
+      std::printf("            rank 0 (%s): %s %s cpus %s%s%s, %lld thread%s (%s)%s%s\n",
+                  b.launcher.empty() ? "?" : b.launcher.c_str(), b.policy.c_str(), b.action.c_str(),
+                  b.cpus.empty() ? "-" : b.cpus.c_str(), b.mem.empty() ? "" : " mem ", b.mem.c_str(),
+                  static_cast<long long>(b.threads), b.threads == 1 ? "" : "s", b.why.c_str(),
+                  b.omp.empty() ? "" : "; OpenMP: ", b.omp.c_str());
+  }
 
   auto mpi_calls = s.top_calls("mpi", n);
   std::size_t mpi_total = s.top_calls("mpi", SIZE_MAX).size();

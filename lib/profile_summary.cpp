@@ -279,6 +279,29 @@ ProfileSummary summarize_profile(const json& doc, const std::string& src) {
         }
       }
     }
+    if (const json* b = member(doc, "binding")) {
+      if (!b->is_object()) bad(src, "binding is not an object");
+      BindingSummary& bs = s.binding;
+      bs.present = true;
+      bs.request = text(src, *b, "request", "binding");
+      bs.applied = to_i64(number(src, *b, "ranks_applied", "binding", false));
+      bs.kept = to_i64(number(src, *b, "ranks_kept", "binding", false));
+      bs.skipped = to_i64(number(src, *b, "ranks_skipped", "binding", false));
+      bs.failed = to_i64(number(src, *b, "ranks_failed", "binding", false));
+      bs.time_ms_max = number(src, *b, "time_ms_max", "binding", false);
+      if (const json* r0 = member(*b, "rank0")) {
+        if (!r0->is_object()) bad(src, "binding.rank0 is not an object");
+        const std::string w = "binding.rank0";
+        bs.action = text(src, *r0, "action", w);
+        bs.launcher = text(src, *r0, "launcher", w);
+        bs.policy = text(src, *r0, "policy", w);
+        bs.cpus = text(src, *r0, "cpus", w);
+        bs.mem = text(src, *r0, "mem", w);
+        bs.omp = text(src, *r0, "omp", w);
+        bs.why = text(src, *r0, "why", w);
+        bs.threads = to_i64(number(src, *r0, "threads", w, false));
+      }
+    }
     if (const json* layers = member(doc, "layers")) {
       if (!layers->is_object()) bad(src, "layers is not an object");
       for (const char* name : {"mpi", "mpiio", "posix", "hdf5"}) {
@@ -369,6 +392,18 @@ std::vector<const CallSummary*> ProfileSummary::top_calls(std::string_view which
 
 // ---------------------------------------------------------------- JSON forms
 
+namespace {
+json binding_json(const BindingSummary& b) {
+  if (!b.present) return nullptr;
+  return {{"request", or_null(b.request)}, {"ranks_applied", b.applied}, {"ranks_kept", b.kept},
+          {"ranks_skipped", b.skipped}, {"ranks_failed", b.failed}, {"time_ms_max", b.time_ms_max},
+          {"rank0", {{"action", or_null(b.action)}, {"launcher", or_null(b.launcher)},
+                     {"policy", or_null(b.policy)}, {"threads", b.threads}, {"cpus", or_null(b.cpus)},
+                     {"mem", or_null(b.mem)}, {"omp", or_null(b.omp)}, {"why", or_null(b.why)}}}};
+}
+
+}  // namespace
+
 json to_json(const ProfileSummary& s) {
   json calls = json::array();
   for (const CallSummary& c : s.calls)
@@ -418,7 +453,8 @@ json to_json(const ProfileSummary& s) {
           {"disabled_modules", s.disabled_modules},
           {"calls", calls},
           {"message_sizes", bins_json(s.message_sizes)},
-          {"io_layers", io}};
+          {"io_layers", io},
+          {"binding", binding_json(s.binding)}};
 }
 
 json compact_profile(const ProfileSummary& s) {
@@ -433,7 +469,7 @@ json compact_profile(const ProfileSummary& s) {
     if (l.name != "mpi" && (l.bytes_read.sum > 0 || l.bytes_written.sum > 0))
       bytes[l.name] = {{"read", to_i64(l.bytes_read.sum)},
                        {"written", to_i64(l.bytes_written.sum)}};
-  return {{"app", or_null(s.app_name)},
+  json out = {{"app", or_null(s.app_name)},
           {"step", or_null(s.job_step)},
           {"ranks", s.ranks},
           {"nodes", s.nodes},
@@ -442,6 +478,11 @@ json compact_profile(const ProfileSummary& s) {
           {"io_pct", round_to(s.io_pct, 100)},
           {"top_calls", top},
           {"bytes", bytes}};
+  if (s.binding.present)
+    out["binding"] = {{"policy", or_null(s.binding.policy.empty() ? s.binding.request : s.binding.policy)},
+                      {"applied", s.binding.applied},
+                      {"kept", s.binding.kept}};
+  return out;
 }
 
 // ---------------------------------------------------------------- files of a job

@@ -56,6 +56,16 @@ struct LayerSummary {
   ProfileStat calls, bytes_read, bytes_written, time_s;
 };
 
+// The profile's "binding" object (runtime 1.3, issue 11): how the ranks were bound.
+struct BindingSummary {
+  bool present = false;
+  std::string request;                          // PARACLOUD_BIND's policy word
+  std::int64_t applied = 0, kept = 0, skipped = 0, failed = 0;  // ranks
+  double time_ms_max = 0;
+  std::string action, launcher, policy, cpus, mem, omp, why;  // rank 0's
+  std::int64_t threads = 0;
+};
+
 struct ProfileSummary {
   std::string source;  // file name (for messages)
   int version = 0;
@@ -75,6 +85,7 @@ struct ProfileSummary {
   std::vector<SizeBin>
       message_sizes;  // MPI p2p and collective payloads, summed over calls (barriers left out)
   std::int64_t mpi_bytes = 0;  // payload bytes of those calls, summed over ranks
+  BindingSummary binding;
 
   const LayerSummary* layer(std::string_view name) const;
   // The n calls of `layer` ("" for any layer) with the most time; MPI_Init/MPI_Finalize left out.
@@ -92,7 +103,8 @@ ProfileSummary summarize_profile(const nlohmann::json& doc, const std::string& s
 // message-size histogram and the IO layers, in a layout that does not follow the profile's.
 nlohmann::json to_json(const ProfileSummary& s);
 // A few hundred bytes for an accounting record: app, step, ranks, nodes, wall_s, mpi_pct, io_pct,
-// top_calls (3, with time_s and pct of wall), bytes {mpi, and read/written per IO layer used}.
+// top_calls (3, with time_s and pct of wall), bytes {mpi, and read/written per IO layer used},
+// binding {policy, applied, kept} when the profile has one.
 nlohmann::json compact_profile(const ProfileSummary& s);
 
 // ---------------------------------------------------------------- files of a job

@@ -105,7 +105,10 @@ int main(int argc, char **argv) {
 SRC
 mpicc -O2 -o "$run/jobs/ring" "$run/jobs/ring.c"
 cd "$run/jobs"
-show sbatch -n 4 -t 0:05:00 --tune=profile -o ring-%j.out --wrap "srun --mpi=pmix ./ring"
+# As many ranks as this machine has PUs, up to 4: the runtime binds each rank to its own share of
+# the node (more ranks than PUs would be left unbound); step 9 shows the map it applied.
+np=$(nproc); [ "$np" -le 4 ] || np=4
+show sbatch -n "$np" -t 0:05:00 --tune=profile -o ring-%j.out --wrap "srun --mpi=pmix ./ring"
 mpi_job=$(squeue -h -o %i | sort -n | tail -1)
 show sbatch -n 1 -t 0:02:00 -o short-%j.out --wrap "sleep 2"
 echo "waiting for the jobs to finish and be charged ..."
@@ -126,8 +129,10 @@ show pc report --by account --log "$run/log/accounting.jsonl"
 show pc bank statement astro
 show pc bank balance astro
 
-step "9. The MPI job's profile"
+step "9. The MPI job's profile (its 'binding' lines: the map the runtime applied to each rank)"
 show pc profile "$mpi_job" --dir "$run/jobs"
+echo "The map paracloud computes for $np ranks on this node (what the runtime applied above):"
+show pc bind show -n "$np"
 
 step "done"
 if [ $keep = 1 ]; then

@@ -3,8 +3,13 @@
 // option reaches job_desc->spank_job_env as _SLURM_SPANK_OPTION_paracloud_route) to
 // job_submit/paracloud, which routes the job between federated sites with that policy.
 //
-// plugstack.conf:  optional /path/spank_paracloud.so [default=profile|auto|off] [runtime=PATH] [profile_dir=DIR]
+// Also `--bind=auto|spread|compact|numa|none|keep[,verbose]` (issue 11): the runtime's binding of
+// the job's MPI ranks, given to the tasks as PARACLOUD_BIND.
+//
+// plugstack.conf:  optional /path/spank_paracloud.so [default=profile|auto|off] [bind=POLICY] [runtime=PATH] [profile_dir=DIR]
 //   default      the mode when the user gives no --tune (site default; "profile" if unset)
+//   bind         the binding when the user gives no --bind and no PARACLOUD_BIND (default: the
+//                runtime's own, auto)
 //   runtime      the preload library (default: the installed libparacloud_rt.so)
 //   profile_dir  where profiles go (default: the step's working directory, i.e. the job's WorkDir);
 //                give paracloud.conf's ProfileDir the same path, so that jobcomp/paracloud finds them
@@ -46,7 +51,28 @@ struct State {
   std::string profile_dir;       // empty: the step's working directory
   bool user_set = false;
   TuneMode user_mode = TuneMode::profile;
+  std::string site_bind;  // plugstack bind=, "" : the runtime's default
+  std::string user_bind;  // --bind, "" : not given
 } g;
+
+const char* const kBindHelp = "auto, spread, compact, numa, none or keep, optionally followed by ,verbose";
+
+int bind_option_cb(int, const char* optarg, int) {
+  auto v = paracloud::spank::parse_bind_value(optarg ? optarg : "");
+  if (!v) {
+    slurm_error("paracloud: --bind=%s is not a binding: use %s (e.g. --bind=compact,verbose)",
+                optarg ? optarg : "", kBindHelp);
+    return -1;
+  }
+  g.user_bind = *v;
+  return 0;
+}
+
+struct spank_option bind_option = {
+    const_cast<char*>("bind"), const_cast<char*>("POLICY[,verbose]"),
+    const_cast<char*>("paracloud binding of the job's MPI ranks: auto (default: spread, keeping a binding "
+                      "you asked for), spread, compact, numa, none, keep; ,verbose prints each rank's map."),
+    1, 0, bind_option_cb};
 
 int tune_option_cb(int, const char* optarg, int remote) {
   auto mode = paracloud::spank::parse_tune_mode(optarg ? optarg : "");
@@ -96,6 +122,13 @@ int parse_args(int ac, char** av) {
         return -1;
       }
       g.site_default = *m;
+    } else if (key == "bind") {
+      auto b = paracloud::spank::parse_bind_value(val);
+      if (!b) {
+        slurm_error("paracloud: plugstack.conf argument bind=%s: expected %s", val.c_str(), kBindHelp);
+        return -1;
+      }
+      g.site_bind = *b;
     } else if (key == "runtime" || key == "profile_dir") {
       if (val.empty() || val[0] != '/') {
         slurm_error("paracloud: plugstack.conf argument '%s': expected an absolute path (%s=/ABSOLUTE/%s)", a.c_str(),
@@ -105,7 +138,7 @@ int parse_args(int ac, char** av) {
       (key == "runtime" ? g.runtime : g.profile_dir) = val;
     } else {
       slurm_error("paracloud: plugstack.conf argument '%s' not understood: expected default=MODE, "
-                  "runtime=/ABSOLUTE/PATH or profile_dir=/ABSOLUTE/DIR", a.c_str());
+                  "bind=POLICY, runtime=/ABSOLUTE/PATH or profile_dir=/ABSOLUTE/DIR", a.c_str());
       return -1;
     }
   }
@@ -128,6 +161,10 @@ extern "C" int slurm_spank_init(spank_t sp, int ac, char** av) {
   }
   if (spank_option_register(sp, &route_option) != ESPANK_SUCCESS) {
     slurm_error("paracloud: cannot register --route");
+    return -1;
+  }
+  if (spank_option_register(sp, &bind_option) != ESPANK_SUCCESS) {
+    slurm_error("paracloud: cannot register --bind");
     return -1;
   }
   return 0;
@@ -157,6 +194,11 @@ extern "C" int slurm_spank_user_init(spank_t sp, int, char**) {
     slurm_error("paracloud: cannot set the task environment; the job runs without the runtime");
     return 0;  // never fail a job because of tuning
   }
+  // --bind wins over the user's own PARACLOUD_BIND, which wins over the site's bind=.
+  const std::string bind = !g.user_bind.empty() ? g.user_bind
+                           : !get_env(sp, "PARACLOUD_BIND").empty() ? std::string()
+                                                                    : g.site_bind;
+  if (!bind.empty()) spank_setenv(sp, "PARACLOUD_BIND", bind.c_str(), 1);
   return 0;
 }
 

@@ -27,6 +27,32 @@ inline std::optional<TuneMode> parse_tune_mode(std::string_view s) {
   return std::nullopt;
 }
 
+// --bind / plugstack bind=: "POLICY[,verbose]" with POLICY one of kBindPolicies (case-insensitive)
+// or "verbose" alone (= auto,verbose). Returns the value for PARACLOUD_BIND (lower case), nullopt
+// when an item is not allowed.
+inline constexpr const char* kBindPolicies[] = {"auto", "spread", "compact", "numa", "none", "keep"};
+inline std::optional<std::string> parse_bind_value(std::string_view s) {
+  std::string policy, verbose, item;
+  bool bad = false, any = false;
+  auto flush = [&] {
+    if (item.empty()) return;
+    any = true;
+    bool known = false;
+    for (const char* p : kBindPolicies) known = known || item == p;
+    if (item == "verbose") verbose = ",verbose";
+    else if (known && policy.empty()) policy = item;
+    else bad = true;
+    item.clear();
+  };
+  for (char c : s) {
+    if (c == ',') flush();
+    else item += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  }
+  flush();
+  if (bad || !any) return std::nullopt;
+  return (policy.empty() ? std::string("auto") : policy) + verbose;
+}
+
 // Puts `runtime` first in an LD_PRELOAD value, keeping the user's own preloads in their order and
 // dropping an earlier copy of `runtime`. ld.so accepts both ':' and ' ' as separators; we write ':'.
 inline std::string prepend_preload(std::string_view existing, std::string_view runtime) {

@@ -138,6 +138,30 @@ out=$(timeout 30 sbatch --tune=bogus --wrap true 2>&1); rc=$?
 [ $rc -ne 0 ] && it_ok "sbatch --tune=bogus refused" || it_bad "sbatch --tune=bogus was accepted: $out"
 expect_contains "sbatch --tune=bogus message" "$out" "use --tune=auto, --tune=profile or --tune=off"
 
+# ---------------------------------------------------------------- --bind (issue 11)
+# One node, as many ranks as it has PUs (at most 2): each rank ends up bound as `paracloud bind
+# show` predicts (read back in the program with sched_getaffinity); task/none binds nothing itself.
+mpicc -O1 -o "$work/bind_c" "$IT_ROOT/runtime/tests/bind_c.c" || it_fail "mpicc bind_c.c"
+bnp=$(nproc); [ "$bnp" -le 2 ] || bnp=2
+expand_cpus() { echo "$1" | tr ',' '\n' | awk -F- 'NF==2{for(i=$1;i<=$2;i++)print i;next}{print}' | paste -sd, -; }
+"$PC" bind show -n "$bnp" >"$work/bind.show" 2>&1 || it_bad "paracloud bind show -n $bnp: $(cat "$work/bind.show")"
+out=$(timeout 90 srun --mpi=pmix -N 1 -n "$bnp" --bind=verbose ./bind_c 2>"$work/bind.err"); rc=$?
+it_expect_eq "srun --bind=verbose exit status" "$rc" 0
+for ((r = 0; r < bnp; r++)); do
+  want=$(expand_cpus "$(sed -n "s/^rank $r: cpus \([^ ]*\) .*/\1/p" "$work/bind.show")")
+  got=$(echo "$out" | sed -n "s/^rank $r cpus \([^ ]*\) .*/\1/p")
+  it_expect_eq "srun --bind: rank $r bound as paracloud bind show predicts" "$got" "$want"
+done
+expect_contains "srun --bind=verbose: one line per rank" "$(cat "$work/bind.err")" "bind: rank 0 of $bnp (srun): spread applied"
+out=$(timeout 90 srun --mpi=pmix -N 1 -n 1 --bind=none ./bind_c 2>&1)
+expect_contains "srun --bind=none: unbound" "$out" "rank 0 cpus $(expand_cpus "0-$(($(nproc) - 1))") places - bind -"
+out=$(timeout 30 srun -n 1 --bind=fastest true 2>&1); rc=$?
+[ $rc -ne 0 ] && it_ok "--bind=fastest refused (exit $rc)" || it_bad "--bind=fastest was accepted"
+expect_contains "--bind=fastest names the allowed values" "$out" \
+  "paracloud: --bind=fastest is not a binding: use auto, spread, compact, numa, none or keep"
+out=$(timeout 30 sbatch --bind=fastest --wrap true 2>&1); rc=$?
+[ $rc -ne 0 ] && it_ok "sbatch --bind=fastest refused" || it_bad "sbatch --bind=fastest was accepted: $out"
+
 # ---------------------------------------------------------------- sbatch --tune=profile with srun steps
 cat >"$work/job.sh" <<'EOF'
 #!/bin/bash

@@ -455,3 +455,33 @@ Test(profile_files, accounting_record_carries_the_profile_summary) {
   JobFacts back = j.get<JobFacts>();
   cr_assert_eq(back.work_dir, t.dir);
 }
+
+// Runtime 1.3's "binding" object (issue 11): read into the summary, the normalized JSON and the
+// accounting record's compact profile; a wrong type is named.
+Test(profile_summary, binding_object) {
+  json doc = json::parse(fixture("profile_hdf5_np2.json"));
+  cr_assert_not(parse_profile(doc.dump(), "old.json").binding.present);
+  cr_assert_not(compact_profile(parse_profile(doc.dump(), "old.json")).contains("binding"));
+  doc["binding"] = {{"request", "auto"}, {"ranks_applied", 2}, {"ranks_kept", 0}, {"ranks_skipped", 0},
+                    {"ranks_failed", 0}, {"time_ms_max", 7.5},
+                    {"rank0", {{"action", "applied"}, {"launcher", "mpirun"}, {"policy", "spread"},
+                               {"threads", 4}, {"cpus", "0-3"}, {"mem", nullptr}, {"omp", "set"},
+                               {"why", "auto"}}}};
+  ProfileSummary s = parse_profile(doc.dump(), "b.json");
+  cr_assert(s.binding.present);
+  cr_assert_eq(s.binding.applied, 2);
+  cr_assert_eq(s.binding.cpus, "0-3");
+  cr_assert_eq(s.binding.threads, 4);
+  cr_assert(s.binding.mem.empty());
+  cr_assert_eq(to_json(s)["binding"]["rank0"]["cpus"], "0-3");
+  json c = compact_profile(s);
+  cr_assert_eq(c["binding"]["policy"], "spread");
+  cr_assert_eq(c["binding"]["applied"], 2);
+  cr_assert(c.dump().size() < 1000, "compact: %zu bytes", c.dump().size());
+  doc["binding"]["rank0"]["cpus"] = 5.5;
+  assert_contains(error_of([&] { parse_profile(doc.dump(), "b.json"); }, Errc::bad_input),
+                  "binding.rank0.cpus is not a string");
+  doc["binding"] = "applied";
+  assert_contains(error_of([&] { parse_profile(doc.dump(), "b.json"); }, Errc::bad_input),
+                  "binding is not an object");
+}

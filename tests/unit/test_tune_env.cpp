@@ -27,3 +27,17 @@ Test(tune_env, never_loads_the_runtime_twice) {
   cr_assert(prepend_preload("/a.so:/rt.so", "/rt.so") == std::string("/rt.so:/a.so"), "%s", prepend_preload("/a.so:/rt.so", "/rt.so").c_str());
   cr_assert(prepend_preload("/rt.so", "/rt.so") == std::string("/rt.so"), "%s", prepend_preload("/rt.so", "/rt.so").c_str());
 }
+
+// --bind and plugstack bind= (issue 11): POLICY[,verbose], case-insensitive; anything else refused.
+Test(bind_value, policies_and_verbose) {
+  using paracloud::spank::parse_bind_value;
+  cr_assert_eq(*parse_bind_value("auto"), "auto");
+  cr_assert_eq(*parse_bind_value("Compact"), "compact");
+  cr_assert_eq(*parse_bind_value("numa,verbose"), "numa,verbose");
+  cr_assert_eq(*parse_bind_value("verbose"), "auto,verbose");
+  cr_assert_eq(*parse_bind_value("keep"), "keep");
+  cr_assert_not(parse_bind_value("").has_value());
+  cr_assert_not(parse_bind_value("fast").has_value());
+  cr_assert_not(parse_bind_value("spread,compact").has_value());
+  cr_assert_not(parse_bind_value("spread,loud").has_value());
+}
