@@ -155,6 +155,15 @@ done
 expect_contains "srun --bind=verbose: one line per rank" "$(cat "$work/bind.err")" "bind: rank 0 of $bnp (srun): spread applied"
 out=$(timeout 90 srun --mpi=pmix -N 1 -n 1 --bind=none ./bind_c 2>&1)
 expect_contains "srun --bind=none: unbound" "$out" "rank 0 cpus $(expand_cpus "0-$(($(nproc) - 1))") places - bind -"
+# The site's bind= (plugstack.conf) applies to jobs that give no --bind; --bind wins over it.
+cp "$work/plugstack.conf" "$work/plugstack.conf.saved"
+echo "required $spank runtime=$rt bind=keep" >"$work/plugstack.conf"
+out=$(timeout 90 srun --mpi=pmix -N 1 -n "$bnp" ./bind_c 2>&1)
+expect_contains "plugstack bind=keep: ranks left as they were" "$out" "rank 0 cpus $(expand_cpus "0-$(($(nproc) - 1))") places - bind -"
+out=$(timeout 90 srun --mpi=pmix -N 1 -n "$bnp" --bind=auto ./bind_c 2>&1)
+it_expect_eq "--bind=auto over plugstack bind=keep: rank 0 bound" "$(echo "$out" | sed -n 's/^rank 0 cpus \([^ ]*\) .*/\1/p')" \
+  "$(expand_cpus "$(sed -n 's/^rank 0: cpus \([^ ]*\) .*/\1/p' "$work/bind.show")")"
+cp "$work/plugstack.conf.saved" "$work/plugstack.conf"
 out=$(timeout 30 srun -n 1 --bind=fastest true 2>&1); rc=$?
 [ $rc -ne 0 ] && it_ok "--bind=fastest refused (exit $rc)" || it_bad "--bind=fastest was accepted"
 expect_contains "--bind=fastest names the allowed values" "$out" \
@@ -218,7 +227,8 @@ check_bad_arg() {  # check_bad_arg ARGS NEEDLE
   [ $rc -ne 0 ] && it_ok "plugstack '$1': srun refuses" || it_bad "plugstack '$1': srun ran"
   expect_contains "plugstack '$1': message" "$out" "$2"
 }
-check_bad_arg "bogus=1" "paracloud: plugstack.conf argument 'bogus=1' not understood: expected default=MODE, runtime=/ABSOLUTE/PATH or profile_dir=/ABSOLUTE/DIR"
+check_bad_arg "bogus=1" "paracloud: plugstack.conf argument 'bogus=1' not understood: expected default=MODE, bind=POLICY, runtime=/ABSOLUTE/PATH or profile_dir=/ABSOLUTE/DIR"
+check_bad_arg "bind=fast" "paracloud: plugstack.conf argument bind=fast: expected auto, spread, compact, numa, none or keep"
 check_bad_arg "default=fast" "paracloud: plugstack.conf argument default=fast: expected auto, profile or off"
 check_bad_arg "runtime=lib.so" "paracloud: plugstack.conf argument 'runtime=lib.so': expected an absolute path"
 
