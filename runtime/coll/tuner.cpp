@@ -558,6 +558,11 @@ int dispatch(Coll coll, CommInfo* ci, Args& a, uint64_t bytes, int dtclass, cons
   if (alg && alg->applies && !alg->applies(a)) alg = nullptr;
   // The private communicators are created at the first call that needs them (see ensure_comms).
   if (alg && alg->run && !ensure_comms(*ci, alg)) alg = nullptr;
+  // The one "call fails" path of the tuned collectives (issue 14 item 4): an algorithm whose scratch
+  // buffer cannot be allocated (prepare() or the algorithm itself) returns MPI_ERR_NO_MEM. It cannot
+  // pass through to native instead: the other ranks chose the same algorithm (the decision is agreed)
+  // and wait for this rank's messages on the private communicator, so a native call here would
+  // deadlock the job. Open MPI's own algorithms allocate the same scratch and fail the same way.
   auto run = [&] {
     if (!alg || !alg->run) return native();
     const int rc = prepare(a);
