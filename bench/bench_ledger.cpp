@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "error.hpp"
-#include "ledger.hpp"
+#include "common/error.hpp"
+#include "ledger/ledger.hpp"
 
 using namespace paracloud;
 using Clock = std::chrono::steady_clock;

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
-#include "pricing.hpp"
-#include "router.hpp"
+#include "config/config.hpp"
+#include "money/pricing.hpp"
+#include "routing/router.hpp"
 
 using namespace paracloud;
 

@@ -23,11 +23,11 @@
 #include <thread>
 #include <vector>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "job_request.hpp"
-#include "ledger.hpp"
-#include "ledger_snapshot.hpp"
+#include "config/config.hpp"
+#include "common/error.hpp"
+#include "billing/job_request.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/ledger_snapshot.hpp"
 
 using namespace paracloud;
 

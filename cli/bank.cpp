@@ -9,7 +9,7 @@
 #include <random>
 
 #include "cli.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace paracloud::cli {
 

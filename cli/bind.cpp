@@ -7,7 +7,7 @@
 
 #include "binding/binding.hpp"
 #include "cli.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
 #ifdef PC_HAVE_HWLOC
 #include "binding/hwloc_topology.hpp"
 #endif

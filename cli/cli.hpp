@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
-#include "ledger.hpp"
+#include "config/config.hpp"
+#include "ledger/ledger.hpp"
 
 namespace paracloud::cli {
 

@@ -8,7 +8,7 @@
 
 #include "config.h"  // PACKAGE_VERSION, SLURM_SYSCONFDIR
 #include "cli.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace paracloud::cli {
 

@@ -4,8 +4,8 @@
 #include <limits>
 
 #include "cli.hpp"
-#include "error.hpp"
-#include "pricing.hpp"
+#include "common/error.hpp"
+#include "money/pricing.hpp"
 
 namespace paracloud::cli {
 

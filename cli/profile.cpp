@@ -11,8 +11,8 @@
 #include <regex>
 
 #include "cli.hpp"
-#include "error.hpp"
-#include "profile_summary.hpp"
+#include "common/error.hpp"
+#include "profile/profile_summary.hpp"
 
 namespace paracloud::cli {
 

@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "cli.hpp"
-#include "error.hpp"
-#include "record.hpp"
-#include "settle.hpp"
+#include "common/error.hpp"
+#include "billing/record.hpp"
+#include "billing/settle.hpp"
 
 namespace paracloud::cli {
 

@@ -16,10 +16,10 @@
 #include <thread>
 
 #include "cli.hpp"
-#include "error.hpp"
-#include "job_request.hpp"
-#include "router.hpp"
-#include "site_state.hpp"
+#include "common/error.hpp"
+#include "billing/job_request.hpp"
+#include "routing/router.hpp"
+#include "routing/site_state.hpp"
 
 namespace paracloud::cli {
 

@@ -15,9 +15,9 @@
 #include <iostream>
 
 #include "cli.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
 #include "io/io_store.hpp"
-#include "tune_store.hpp"
+#include "tuning/tune_store.hpp"
 
 namespace paracloud::cli {
 

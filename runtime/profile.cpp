@@ -13,7 +13,7 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
-#include "../lib/atomic_file.h"
+#include "../lib/common/atomic_file.h"
 #include "hdf5_helpers.hpp"
 #include "json_writer.hpp"
 #include "session.hpp"

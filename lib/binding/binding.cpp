@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <set>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace paracloud::binding {
 

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace paracloud::binding {
 

@@ -12,7 +12,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
-#include "atomic_file.h"
+#include "common/atomic_file.h"
 
 namespace paracloud::io {
 

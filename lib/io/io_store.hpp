@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "io/io_rules.hpp"
-#include "tune_store.hpp"
+#include "tuning/tune_store.hpp"
 
 namespace paracloud::io {
 

@@ -8,11 +8,11 @@
 #include <memory>
 #include <string>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "fed_route.hpp"
-#include "ledger.hpp"
-#include "record.hpp"
+#include "config/config.hpp"
+#include "common/error.hpp"
+#include "routing/fed_route.hpp"
+#include "ledger/ledger.hpp"
+#include "billing/record.hpp"
 
 namespace paracloud::slurm {
 

@@ -1,4 +1,4 @@
-// libparacloud_tunestore.so: lib/tune_store.cpp behind the C interface of store_capi.h, for the
+// libparacloud_tunestore.so: lib/tuning/tune_store.cpp behind the C interface of store_capi.h, for the
 // preload runtime (which has no C++ runtime of its own). No exception leaves these functions.
 #include "store_capi.h"
 
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "io/io_store.hpp"
-#include "tune_store.hpp"
+#include "tuning/tune_store.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 /* The C interface between the preload runtime (no libstdc++) and libparacloud_tunestore.so (the
- * tuning store of lib/tune_store.cpp behind extern "C" functions that catch every exception). */
+ * tuning store of lib/tuning/tune_store.cpp behind extern "C" functions that catch every exception). */
 #ifndef PARACLOUD_STORE_CAPI_H
 #define PARACLOUD_STORE_CAPI_H
 #include <stddef.h>

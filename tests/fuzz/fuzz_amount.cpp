@@ -3,10 +3,10 @@
 #include <cstdint>
 #include <string>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "money.hpp"
-#include "pricing.hpp"
+#include "config/config.hpp"
+#include "common/error.hpp"
+#include "money/money.hpp"
+#include "money/pricing.hpp"
 
 namespace {
 

@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <string>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "pricing.hpp"
+#include "config/config.hpp"
+#include "common/error.hpp"
+#include "money/pricing.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "error.hpp"
-#include "profile_summary.hpp"
+#include "common/error.hpp"
+#include "profile/profile_summary.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

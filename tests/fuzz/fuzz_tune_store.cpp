@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "tune_store.hpp"
+#include "tuning/tune_store.hpp"
 
 namespace ts = paracloud::tune;
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "config.h"  // HAVE_MARIADB
-#include "ledger.hpp"
+#include "ledger/ledger.hpp"
 #ifdef HAVE_MARIADB
 #include <mysql.h>
 #endif

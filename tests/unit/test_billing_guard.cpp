@@ -9,12 +9,12 @@
 #include <memory>
 #include <string>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "job_request.hpp"
-#include "ledger.hpp"
-#include "record.hpp"
-#include "settle.hpp"
+#include "config/config.hpp"
+#include "common/error.hpp"
+#include "billing/job_request.hpp"
+#include "ledger/ledger.hpp"
+#include "billing/record.hpp"
+#include "billing/settle.hpp"
 #include "test_helpers.hpp"
 
 using namespace paracloud;

@@ -1,4 +1,4 @@
-// Unit tests of run_bounded() (lib/bounded_child.hpp): output, a child blocked on a FIFO open is
+// Unit tests of run_bounded() (lib/common/bounded_child.hpp): output, a child blocked on a FIFO open is
 // killed at the deadline and reaped, inherited descriptors closed, exceptions, output cap, as_user.
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "bounded_child.hpp"
+#include "common/bounded_child.hpp"
 
 using namespace paracloud;
 using namespace std::chrono_literals;

@@ -1,7 +1,7 @@
 // Unit tests of fed_route.hpp: cluster choice (top-k, the user's --clusters), the no-site message, the decision record's agreement flag and the AdminComment tag round trip.
 #include <criterion/criterion.h>
 
-#include "fed_route.hpp"
+#include "routing/fed_route.hpp"
 
 using namespace paracloud;
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 // Runs f; fails the test unless it throws paracloud::Error with code `want`; returns its message.
 template <class F>

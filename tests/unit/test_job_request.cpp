@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <string>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "job_request.hpp"
-#include "ledger.hpp"
+#include "config/config.hpp"
+#include "common/error.hpp"
+#include "billing/job_request.hpp"
+#include "ledger/ledger.hpp"
 #include "test_helpers.hpp"
 
 using namespace paracloud;

@@ -12,8 +12,8 @@
 #include <functional>
 #include <string>
 
-#include "error.hpp"
-#include "ledger.hpp"
+#include "common/error.hpp"
+#include "ledger/ledger.hpp"
 #include "ledger_test_store.hpp"
 
 using namespace paracloud;

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "error.hpp"
-#include "ledger.hpp"
+#include "common/error.hpp"
+#include "ledger/ledger.hpp"
 #include "ledger_test_store.hpp"
 
 using namespace paracloud;

@@ -7,9 +7,9 @@
 #include <functional>
 #include <string>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "ledger.hpp"
+#include "config/config.hpp"
+#include "common/error.hpp"
+#include "ledger/ledger.hpp"
 #include "ledger_test_store.hpp"
 
 using namespace paracloud;

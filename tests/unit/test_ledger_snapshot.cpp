@@ -12,11 +12,11 @@
 #include <mutex>
 #include <string>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "job_request.hpp"
-#include "ledger.hpp"
-#include "ledger_snapshot.hpp"
+#include "config/config.hpp"
+#include "common/error.hpp"
+#include "billing/job_request.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/ledger_snapshot.hpp"
 #include "test_helpers.hpp"
 
 using namespace paracloud;

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <limits>
 
-#include "error.hpp"
+#include "common/error.hpp"
 #include "test_helpers.hpp"
-#include "money.hpp"
+#include "money/money.hpp"
 
 using namespace paracloud;
 

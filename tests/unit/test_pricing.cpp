@@ -4,10 +4,10 @@
 #include <cstdint>
 #include <limits>
 
-#include "config.hpp"
-#include "error.hpp"
+#include "config/config.hpp"
+#include "common/error.hpp"
 #include "test_helpers.hpp"
-#include "pricing.hpp"
+#include "money/pricing.hpp"
 
 using namespace paracloud;
 

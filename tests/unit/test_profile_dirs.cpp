@@ -1,4 +1,4 @@
-// Unit tests of where a run's profiles are looked for (lib/settle.hpp): ProfileDir before WorkDir,
+// Unit tests of where a run's profiles are looked for (lib/billing/settle.hpp): ProfileDir before WorkDir,
 // the first directory with a usable profile wins, the reasons of every directory when none has one.
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,8 +10,8 @@
 #include <sstream>
 #include <string>
 
-#include "config.hpp"
-#include "settle.hpp"
+#include "config/config.hpp"
+#include "billing/settle.hpp"
 
 using namespace paracloud;
 

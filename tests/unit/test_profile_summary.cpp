@@ -10,11 +10,11 @@
 #include <sstream>
 #include <string>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "profile_summary.hpp"
-#include "record.hpp"
-#include "settle.hpp"
+#include "config/config.hpp"
+#include "common/error.hpp"
+#include "profile/profile_summary.hpp"
+#include "billing/record.hpp"
+#include "billing/settle.hpp"
 
 using namespace paracloud;
 using nlohmann::json;

@@ -6,10 +6,10 @@
 #include <random>
 #include <sstream>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "pricing.hpp"
-#include "router.hpp"
+#include "config/config.hpp"
+#include "common/error.hpp"
+#include "money/pricing.hpp"
+#include "routing/router.hpp"
 
 using namespace paracloud;
 

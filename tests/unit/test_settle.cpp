@@ -8,12 +8,12 @@
 #include <sstream>
 #include <string>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "ledger.hpp"
-#include "record.hpp"
-#include "settle.hpp"
-#include "spool.hpp"
+#include "config/config.hpp"
+#include "common/error.hpp"
+#include "ledger/ledger.hpp"
+#include "billing/record.hpp"
+#include "billing/settle.hpp"
+#include "billing/spool.hpp"
 #include "test_helpers.hpp"
 
 using namespace paracloud;

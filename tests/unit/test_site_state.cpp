@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "site_state.hpp"
+#include "config/config.hpp"
+#include "common/error.hpp"
+#include "routing/site_state.hpp"
 
 using namespace paracloud;
 

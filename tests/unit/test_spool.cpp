@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "spool.hpp"
+#include "billing/spool.hpp"
 
 using namespace paracloud;
 

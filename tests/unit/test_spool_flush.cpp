@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "spool.hpp"
+#include "billing/spool.hpp"
 
 static int g_fdatasyncs = 0;
 extern "C" int fdatasync(int fd) {

@@ -12,7 +12,7 @@
 #include <iterator>
 #include <string>
 
-#include "tune_store.hpp"
+#include "tuning/tune_store.hpp"
 
 using namespace paracloud::tune;
 

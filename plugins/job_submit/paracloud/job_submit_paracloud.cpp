@@ -5,7 +5,7 @@
 //   account  = --account, else the user's default account in the ledger (then written back into
 //              job_desc->account so that the hold at start and the charge find it);
 //   checks   = the account exists, the user is a member, a PriceName rule covers site/partition;
-//   quote    = price_job() of the worst case (lib/job_request.hpp lists the rules);
+//   quote    = price_job() of the worst case (lib/billing/job_request.hpp lists the rules);
 //   verdict  = reject when quote > available funds, with a message naming the numbers and the fix.
 // It only reads: funds are held at job start (prep/paracloud), charged at completion (jobcomp).
 // Job arrays are quoted per task and heterogeneous jobs per component (each is held at its own
@@ -46,7 +46,7 @@
 //     configuration stays in force. A broken or missing file at init makes init fail, so
 //     slurmctld refuses to start: a controller that silently let every job through unpriced
 //     would give away compute, and one that rejected every job would be worse to debug.
-//   - the ledger is never read here: a LedgerMirror (lib/ledger_snapshot.hpp) copies accounts,
+//   - the ledger is never read here: a LedgerMirror (lib/ledger/ledger_snapshot.hpp) copies accounts,
 //     balances and memberships every second with its own read-only connection in its own thread,
 //     and the callback reads the newest copy from memory. With no copy younger than
 //     LedgerSnapshotMaxAge (default 10 s: a stalled MariaDB, an unopenable file) jobs are rejected
@@ -87,15 +87,15 @@
 #include <slurm/slurm_errno.h>
 #include <slurm/slurmdb.h>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "fed_route.hpp"
-#include "job_request.hpp"
-#include "ledger.hpp"
-#include "ledger_snapshot.hpp"
-#include "pricing.hpp"
-#include "router.hpp"
-#include "site_state.hpp"
+#include "config/config.hpp"
+#include "common/error.hpp"
+#include "routing/fed_route.hpp"
+#include "billing/job_request.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/ledger_snapshot.hpp"
+#include "money/pricing.hpp"
+#include "routing/router.hpp"
+#include "routing/site_state.hpp"
 
 typedef struct job_record job_record_t;  // opaque: slurmctld's internal job record
 

@@ -30,10 +30,10 @@ extern "C" {
 #include "src/slurmctld/slurmctld.h"
 }
 
-#include "bounded_child.hpp"
-#include "error.hpp"
-#include "settle.hpp"
-#include "spool.hpp"
+#include "common/bounded_child.hpp"
+#include "common/error.hpp"
+#include "billing/settle.hpp"
+#include "billing/spool.hpp"
 #include "../../common/slurmctld_glue.hpp"
 
 extern "C" const char plugin_name[] = "paracloud settlement at job completion";

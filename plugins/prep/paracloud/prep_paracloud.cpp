@@ -25,8 +25,8 @@ extern "C" {
 #include "src/slurmctld/srun_comm.h"
 }
 
-#include "error.hpp"
-#include "settle.hpp"
+#include "common/error.hpp"
+#include "billing/settle.hpp"
 #include "../../common/slurmctld_glue.hpp"
 
 extern "C" const char plugin_name[] = "paracloud hold of funds at job start";
