@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -490,6 +491,23 @@ void write_profile(bool mpi, uint64_t start_ns, uint64_t end_ns) {
 
   char path[kPathMax + 64], tmp[kPathMax + 96];
   profile_path(path, sizeof(path), settings());
+  // PARACLOUD_PROFILE naming something that is not a regular file (/dev/null, /dev/stdout, a FIFO
+  // with a reader): written into as it is. Renaming a temporary file over it would replace the
+  // device: a root job with PARACLOUD_PROFILE=/dev/null turned /dev/null into a regular file 0644,
+  // and every later job of other users failed ("Could not open stdout file /dev/null").
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+    const int dfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    FILE* df = dfd >= 0 ? fdopen(dfd, "w") : nullptr;
+    if (df == nullptr) {
+      log("profile disabled: cannot write %s: %s", path, strerror(errno));
+      if (dfd >= 0) close(dfd);
+      return;
+    }
+    write_json(df, lay, sum.v, mn.v, mx.v, ranks, nodes, mpi, ns_tick);
+    fclose(df);
+    return;
+  }
   // A new temporary file with an unpredictable name (O_EXCL|O_NOFOLLOW: a symlink planted in a
   // shared work directory is never followed), renamed over the profile. Mode 0666 & ~umask, as
   // fopen gave: jobcomp, not running as the user, reads it.

@@ -18,7 +18,7 @@ run() {  # mode -> GB/s
   case $1 in
     unbound) $MPIRUN --oversubscribe -np "$np" --bind-to none "$prog" "$n" "$iters" ;;
     default) $MPIRUN --oversubscribe -np "$np" "$prog" "$n" "$iters" ;;
-    auto) $MPIRUN --oversubscribe -np "$np" --bind-to none -x LD_PRELOAD="$PC_RT" -x PARACLOUD_PROFILE=/dev/null \
+    auto) $MPIRUN --oversubscribe -np "$np" --bind-to none -x LD_PRELOAD="$PC_RT" -x PARACLOUD_PROFILE="$work/p.json" \
             "$prog" "$n" "$iters" ;;
   esac | sed -n 's/^triad_GBps \([0-9.]*\).*/\1/p'
 }
@@ -26,7 +26,7 @@ start() {  # bind word -> seconds for one job of np ranks doing MPI_Init/MPI_Fin
   local t0 t1
   t0=$(date +%s.%N)
   $MPIRUN --oversubscribe -np "$np" --bind-to none -x LD_PRELOAD="$PC_RT" -x PARACLOUD_BIND="$1,verbose" \
-    -x PARACLOUD_PROFILE=/dev/null "$prog" init 2>>"$work/verbose.$1"
+    -x PARACLOUD_PROFILE="$work/p.json" "$prog" init 2>>"$work/verbose.$1"
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f\n", b - a}'
 }

@@ -23,4 +23,17 @@ else
 fi
 left=$(ls "$work/prof" | grep -v '^dd-[0-9]*\.json$' | grep -v '\.tmp\.[0-9]*$')
 [ -z "$left" ] && ok "no temporary file left behind" || fail "left behind: $left"
+# PARACLOUD_PROFILE naming a character device: written into, never replaced (a root job with
+# PARACLOUD_PROFILE=/dev/null used to rename its temporary file over /dev/null). A private device
+# node stands in for /dev/null (root only: mknod).
+if [ "$(id -u)" = 0 ]; then
+  mknod -m 666 "$work/null" c 1 3
+  PARACLOUD_PROFILE="$work/null" PRELOAD="$PC_RT" run_mpi 1 "$work/devnull.out" "$PC_TESTBIN/calls_c" \
+    || fail "run with PARACLOUD_PROFILE=<a character device> exited $?"
+  [ -c "$work/null" ] && ok "PARACLOUD_PROFILE=<character device>: still a character device" \
+    || fail "PARACLOUD_PROFILE=<character device> was replaced: $(ls -l "$work/null")"
+  [ -s "$work/devnull.out.err" ] && fail "stderr: $(cat "$work/devnull.out.err")"
+else
+  echo "SKIP (part): the character-device check needs root (mknod)"
+fi
 finish
