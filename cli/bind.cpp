@@ -6,6 +6,7 @@
 #include <string>
 
 #include "binding/binding.hpp"
+#include "binding/launch.hpp"
 #include "cli.hpp"
 #include "common/error.hpp"
 #ifdef PC_HAVE_HWLOC
@@ -30,9 +31,9 @@ struct BindArgs {
 // "auto" is what PARACLOUD_BIND=auto resolves to today: spread (the application's profile does not
 // choose the policy yet).
 bd::Policy policy_of(const std::string& text) {
-  if (text == "auto" || text == "AUTO") return bd::Policy::spread;
   try {
-    return bd::parse_policy(text);
+    if (text == "keep" || text.empty()) throw Error(Errc::bad_input, "no map for this word");
+    return bd::policy_for_request(text == "AUTO" ? "auto" : text);
   } catch (const Error&) {
     throw Error(Errc::bad_input, "--policy '" + text + "' is not one of auto, spread, compact, numa, none",
                 "auto (the runtime's default) is spread");

@@ -20,6 +20,7 @@ namespace {
 
 pc_bind_result g_bind;
 bool g_bind_tried = false;
+int g_bind_code = 0;  // bind_action_code(), set once pc_bind_run has answered
 const char* g_bind_skip = nullptr;  // why binding was not even tried
 
 }  // namespace
@@ -50,7 +51,10 @@ void bind_rank(bool early) {
     return;
   }
   run(s.bind, early ? 1 : 0, &g_bind);
-  const bool failed = !strcmp(g_bind.action, "failed");
+  static const char* const names[] = {"applied", "kept", "skipped", "failed"};
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(g_bind.action, names[i])) g_bind_code = i + 1;
+  const bool failed = g_bind_code == 4;
   if (s.bind_verbose || (failed && g_bind.local_rank == 0))
     log("bind: rank %d of %d (%s): %s %s cpus %s%s%s%s%s (%s, %.2f ms)%s%s", g_bind.local_rank,
         g_bind.local_size, g_bind.launcher, g_bind.policy, g_bind.action, g_bind.cpus,
@@ -58,13 +62,7 @@ void bind_rank(bool early) {
         g_bind.why, g_bind.seconds * 1e3, *g_bind.omp ? "; OpenMP: " : "", g_bind.omp);
 }
 
-int bind_action_code() {
-  if (!g_bind_tried || !*g_bind.action) return 0;
-  static const char* const names[] = {"", "applied", "kept", "skipped", "failed"};
-  for (int i = 1; i < 5; i++)
-    if (!strcmp(g_bind.action, names[i])) return i;
-  return 0;
-}
+int bind_action_code() { return g_bind_code; }
 
 uint64_t bind_time_us() { return static_cast<uint64_t>(g_bind.seconds * 1e6); }
 

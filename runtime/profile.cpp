@@ -492,38 +492,30 @@ void write_profile(bool mpi, uint64_t start_ns, uint64_t end_ns) {
   char path[kPathMax + 64], tmp[kPathMax + 96];
   profile_path(path, sizeof(path), settings());
   // PARACLOUD_PROFILE naming something that is not a regular file (/dev/null, /dev/stdout, a FIFO
-  // with a reader): written into as it is. Renaming a temporary file over it would replace the
+  // with a reader) is written into as it is. Renaming a temporary file over it would replace the
   // device: a root job with PARACLOUD_PROFILE=/dev/null turned /dev/null into a regular file 0644,
   // and every later job of other users failed ("Could not open stdout file /dev/null").
+  // Otherwise a new temporary file with an unpredictable name (O_EXCL|O_NOFOLLOW: a symlink planted
+  // in a shared work directory is never followed) is renamed over the profile. Mode 0666 & ~umask,
+  // as fopen gave: jobcomp, not running as the user, reads it.
   struct stat st;
-  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-    const int dfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    FILE* df = dfd >= 0 ? fdopen(dfd, "w") : nullptr;
-    if (df == nullptr) {
-      log("profile disabled: cannot write %s: %s", path, strerror(errno));
-      if (dfd >= 0) close(dfd);
-      return;
-    }
-    write_json(df, lay, sum.v, mn.v, mx.v, ranks, nodes, mpi, ns_tick);
-    fclose(df);
-    return;
-  }
-  // A new temporary file with an unpredictable name (O_EXCL|O_NOFOLLOW: a symlink planted in a
-  // shared work directory is never followed), renamed over the profile. Mode 0666 & ~umask, as
-  // fopen gave: jobcomp, not running as the user, reads it.
-  const int fd = pc_atomic_create(path, 0666, tmp, sizeof(tmp));
+  const bool into = stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+  const int fd = into ? open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+                      : pc_atomic_create(path, 0666, tmp, sizeof(tmp));
   FILE* f = fd >= 0 ? fdopen(fd, "w") : nullptr;
+  const char* written = into ? path : tmp;
   if (f == nullptr) {
-    log("profile disabled: cannot write %s: %s", fd >= 0 ? tmp : path, strerror(errno));
-    if (fd >= 0) pc_atomic_abort(fd, tmp);
+    log("profile disabled: cannot write %s: %s", fd >= 0 ? written : path, strerror(errno));
+    if (fd >= 0 && into) close(fd);
+    if (fd >= 0 && !into) pc_atomic_abort(fd, tmp);
     return;
   }
   write_json(f, lay, sum.v, mn.v, mx.v, ranks, nodes, mpi, ns_tick);
   const bool write_failed = ferror(f) != 0;
   if (fclose(f) != 0 || write_failed) {
-    log("profile disabled: cannot write %s: %s", tmp, strerror(errno));
-    pc_atomic_abort(-1, tmp);
-  } else if (pc_atomic_commit(-1, tmp, path, 0) != 0) {
+    log("profile disabled: cannot write %s: %s", written, strerror(errno));
+    if (!into) pc_atomic_abort(-1, tmp);
+  } else if (!into && pc_atomic_commit(-1, tmp, path, 0) != 0) {
     log("profile disabled: cannot write %s: %s", path, strerror(errno));
   }
 }

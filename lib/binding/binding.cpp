@@ -19,11 +19,7 @@ std::string lower(std::string s) {
 }
 
 // A positive decimal integer (at most 1e6), else 0.
-int positive_int(const std::string& s) {
-  if (s.empty() || s.size() > 7 || s.find_first_not_of("0123456789") != std::string::npos) return 0;
-  long v = std::strtol(s.c_str(), nullptr, 10);
-  return v > 0 && v <= 1000000 ? static_cast<int>(v) : 0;
-}
+int positive_int(const std::string& s) { return std::max(decimal_count(s.c_str()), 0); }
 
 struct Unit {
   int pu;    // PU os index
@@ -187,6 +183,14 @@ Policy parse_policy(const std::string& text) {
   for (Policy p : {Policy::spread, Policy::compact, Policy::numa, Policy::none})
     if (t == to_string(p)) return p;
   throw Error(Errc::bad_input, "unknown binding policy '" + text + "'", "use one of spread, compact, numa, none");
+}
+
+int decimal_count(const char* text) {
+  if (!text) return -1;
+  const std::string s = text;
+  if (s.empty() || s.size() > 7 || s.find_first_not_of("0123456789") != std::string::npos) return -1;
+  const long v = std::strtol(s.c_str(), nullptr, 10);
+  return v <= 1000000 ? static_cast<int>(v) : -1;
 }
 
 int resolve_threads(const char* omp_num_threads, const char* slurm_cpus_per_task) {

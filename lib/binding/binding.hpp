@@ -103,6 +103,9 @@ struct BindRequest {
 // (its first number: "8,2" -> 8), else SLURM_CPUS_PER_TASK, else 0 (the share of cores).
 // A value that is not a positive integer is ignored (0), never an error.
 int resolve_threads(const char* omp_num_threads, const char* slurm_cpus_per_task);
+// A decimal count from the environment: digits only, at most 1000000; -1 otherwise (nullptr, "",
+// junk). resolve_threads() and detect_launch() read their variables with it.
+int decimal_count(const char* text);
 
 struct RankMap {
   int rank = 0;

@@ -1,25 +1,12 @@
 // Launcher detection and the apply/keep/skip rule (see launch.hpp).
 #include "binding/launch.hpp"
 
-#include <cctype>
 #include <cstdlib>
 #include <cstring>
 
 namespace paracloud::binding {
 
 namespace {
-
-// A non-negative decimal integer, -1 otherwise.
-int non_negative(const char* s) {
-  if (!s || !*s) return -1;
-  long v = 0;
-  for (const char* p = s; *p; ++p) {
-    if (!std::isdigit(static_cast<unsigned char>(*p))) return -1;
-    v = v * 10 + (*p - '0');
-    if (v > 1000000) return -1;
-  }
-  return static_cast<int>(v);
-}
 
 bool set(const char* s) { return s && *s; }
 
@@ -51,8 +38,8 @@ int slurm_tasks_on_node(const char* spec, int node) {
 
 Launch detect_launch(const EnvLookup& env) {
   Launch l;
-  const int ompi_rank = non_negative(env("OMPI_COMM_WORLD_LOCAL_RANK"));
-  const int ompi_size = non_negative(env("OMPI_COMM_WORLD_LOCAL_SIZE"));
+  const int ompi_rank = decimal_count(env("OMPI_COMM_WORLD_LOCAL_RANK"));
+  const int ompi_size = decimal_count(env("OMPI_COMM_WORLD_LOCAL_SIZE"));
   if (ompi_rank >= 0 && ompi_size > ompi_rank) {
     l.launcher = "mpirun";
     l.local_rank = ompi_rank;
@@ -67,16 +54,16 @@ Launch detect_launch(const EnvLookup& env) {
       l.user_binding = "mpirun --rankfile";
     return l;
   }
-  const int hydra_rank = non_negative(env("MPI_LOCALRANKID"));
-  const int hydra_size = non_negative(env("MPI_LOCALNRANKS"));
+  const int hydra_rank = decimal_count(env("MPI_LOCALRANKID"));
+  const int hydra_size = decimal_count(env("MPI_LOCALNRANKS"));
   if (hydra_rank >= 0 && hydra_size > hydra_rank) {
     l.launcher = "hydra";
     l.local_rank = hydra_rank;
     l.local_size = hydra_size;
     return l;
   }
-  const int slurm_rank = non_negative(env("SLURM_LOCALID"));
-  const int node = non_negative(env("SLURM_NODEID"));
+  const int slurm_rank = decimal_count(env("SLURM_LOCALID"));
+  const int node = decimal_count(env("SLURM_NODEID"));
   const int slurm_size = slurm_tasks_on_node(env("SLURM_STEP_TASKS_PER_NODE"), node < 0 ? 0 : node);
   if (slurm_rank >= 0 && slurm_size > slurm_rank) {
     l.launcher = "srun";
@@ -88,6 +75,11 @@ Launch detect_launch(const EnvLookup& env) {
     return l;
   }
   return l;
+}
+
+Policy policy_for_request(const std::string& request) {
+  if (request == "auto" || request == "keep" || request.empty()) return Policy::spread;
+  return parse_policy(request);
 }
 
 const char* to_string(Action a) {

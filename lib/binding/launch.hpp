@@ -39,6 +39,10 @@ Launch detect_launch(const EnvLookup& env);
 // out of range.
 int slurm_tasks_on_node(const char* spec, int node);
 
+// The map's policy for a PARACLOUD_BIND word: auto (today) and keep compute spread's map (keep
+// only to say what it would have been), none and the others their own; Error(bad_input) otherwise.
+Policy policy_for_request(const std::string& request);
+
 enum class Action { apply, keep, skip };
 const char* to_string(Action a);
 struct Decision {

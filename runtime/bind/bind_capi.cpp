@@ -73,9 +73,7 @@ void run(const char* request, int set_omp, pc_bind_result* out) {
   if (no_plugins) unsetenv("HWLOC_PLUGINS_PATH");
   bd::BindRequest br;
   br.local_size = launch.local_size;
-  br.policy = req == "auto" || req == "keep" ? bd::Policy::spread
-              : req == "none"               ? bd::Policy::none
-                                            : bd::parse_policy(req);
+  br.policy = bd::policy_for_request(req);
   br.threads = bd::resolve_threads(std::getenv("OMP_NUM_THREADS"), std::getenv("SLURM_CPUS_PER_TASK"));
   br.allowed = hw->allowed();
   const bd::CpuList now = hw->process_binding();
