@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <type_traits>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -54,6 +56,22 @@ template <typename T>
 T field(const json& j, const char* key, const std::string& where) {
   auto it = j.find(key);
   if (it == j.end()) throw TuneStoreError(where + ": missing \"" + key + "\"");
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // get<int>() converts a JSON float with a cast (out of range: undefined behaviour; fuzz found
+    // "comm_size": 1111...2, 70 digits, parsed as 1.1e69) and wraps a too large integer: both are
+    // refused here, as wrong types and out of range.
+    const bool fits = it->is_number_unsigned()
+                          ? it->template get<std::uint64_t>() <=
+                                static_cast<std::uint64_t>(std::numeric_limits<T>::max())
+                      : it->is_number_integer()
+                          ? it->template get<std::int64_t>() >=
+                                    static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
+                                (std::is_unsigned_v<T> ||
+                                 it->template get<std::int64_t>() <=
+                                     static_cast<std::int64_t>(std::numeric_limits<T>::max()))
+                          : false;
+    if (!fits) throw TuneStoreError(where + ": \"" + key + "\" is not an integer in range");
+  }
   try {
     return it->get<T>();
   } catch (const json::exception&) {
