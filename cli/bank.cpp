@@ -342,7 +342,7 @@ void add_bank_commands(CLI::App& app, Context& ctx) {
   hold->callback([&ctx, a] {
     Money m = parse_amount(a->amount, currency(ctx));
     std::int64_t expires = 0;
-    if (!a->expires.empty()) expires = parse_time(a->expires);
+    if (!a->expires.empty()) expires = parse_time(a->expires, false);
     if (!a->duration.empty()) expires = ledger_now() + parse_duration(a->duration);
     std::string key = a->key.empty() ? generated_key("hold", a->account) : a->key;
     print_result(ctx, ctx.ledger().place_lien(a->account, m, key, expires, a->job, ctx.invoking_user()));

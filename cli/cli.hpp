@@ -34,8 +34,10 @@ void print_table(const Context& ctx, const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows);
 void print_json(const nlohmann::json& j);
 
-// "2026-11-27", "2026-11-27T10:00:00", "now", "now-7days", unix seconds -> unix seconds (sacct-like -S/-E).
-std::int64_t parse_time(const std::string& text);
+// Unix seconds, Slurm's time forms ("2026-11-27", "2026-11-27T10:00:00", "now-7days", "noon", "12/24",
+// common/slurm_time.hpp) and "now-7d"/"now-2h" -> unix seconds. past=true: a date without a year is
+// the last one (sacct -S/-E); false: the next one (an expiry, sbatch --begin).
+std::int64_t parse_time(const std::string& text, bool past = true);
 std::string format_time(std::int64_t unix_seconds);  // "2026-11-27T10:00:00" (local time)
 
 // Each command group registers its subcommands; callbacks throw paracloud::Error on failure.

@@ -8,6 +8,7 @@
 
 #include "config.h"  // PACKAGE_VERSION, SLURM_SYSCONFDIR
 #include "cli.hpp"
+#include "common/slurm_time.hpp"
 #include "common/error.hpp"
 
 namespace paracloud::cli {
@@ -77,34 +78,26 @@ void print_table(const Context& ctx, const std::vector<std::string>& header,
 
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
 
-std::int64_t parse_time(const std::string& text) {
-  if (text == "now") return std::time(nullptr);
-  if (text.rfind("now-", 0) == 0) {
-    std::string rest = text.substr(4);
-    std::size_t n = 0;
-    long long v = 0;
-    try { v = std::stoll(rest, &n); } catch (...) { n = 0; }
-    std::string unit = rest.substr(n);
-    long long mult = 0;
-    if (unit == "days" || unit == "day" || unit == "d") mult = 86400;
-    else if (unit == "hours" || unit == "hour" || unit == "h") mult = 3600;
-    else if (unit == "minutes" || unit == "min" || unit == "m") mult = 60;
-    else if (unit.empty() || unit == "seconds" || unit == "s") mult = 1;
-    if (n > 0 && mult > 0 && v >= 0) return std::time(nullptr) - v * mult;
-  } else {
-    bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
-    if (digits && text.size() > 8) return std::stoll(text);
-    struct tm tm = {};
-    tm.tm_isdst = -1;
-    for (const char* fmt : {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"}) {
-      tm = {};
-      tm.tm_isdst = -1;
-      const char* end = strptime(text.c_str(), fmt, &tm);
-      if (end && *end == '\0') return static_cast<std::int64_t>(mktime(&tm));
+// Unix seconds; then every time Slurm's clients accept (past: a date without a year looks back, as
+// sacct -S/-E; else forward, as sbatch --begin); then the short units this CLI always took ("now-7d", "now-2h", "now-30m", "now-10s").
+std::int64_t parse_time(const std::string& text, bool past) {
+  bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+  if (digits && text.size() > 8 && text.size() < 16) return std::stoll(text);
+  const std::int64_t now = std::time(nullptr);
+  try {
+    return parse_slurm_time(text, now, past);
+  } catch (const Error& e) {
+    if (text.rfind("now-", 0) == 0) {
+      std::string rest = text.substr(4);
+      std::size_t n = 0;
+      long long v = 0;
+      try { v = std::stoll(rest, &n); } catch (...) { n = 0; }
+      std::string unit = rest.substr(n);
+      long long mult = unit == "d" ? 86400 : unit == "h" ? 3600 : unit == "m" || unit == "min" ? 60 : unit == "s" ? 1 : 0;
+      if (n > 0 && mult > 0 && v >= 0 && v < 100000000) return now - v * mult;
     }
+    throw Error(Errc::bad_input, e.what(), e.hint() + ", or unix seconds");
   }
-  throw Error(Errc::bad_input, "invalid time '" + text + "'",
-              "use YYYY-MM-DD[THH:MM[:SS]], unix seconds, now, or now-N{days,hours,minutes}");
 }
 
 std::string format_time(std::int64_t t) {
