@@ -40,6 +40,7 @@ void to_json(json& j, const JobFacts& f) {
            {"launched", f.launched},
            {"work_dir", f.work_dir}};
   if (!f.route.empty()) j["route"] = f.route;
+  if (!f.budget.empty()) j["budget"] = f.budget;
 }
 
 template <typename T>
@@ -75,7 +76,10 @@ void from_json(const json& j, JobFacts& f) {
   opt(j, "nodelist", f.nodelist);
   opt(j, "launched", f.launched);
   opt(j, "work_dir", f.work_dir);
-  opt(j, "route", f.route);
+  // A spool entry carries them as text; an accounting record (whose job fields share these names)
+  // has its decoded route object and budget number instead, read by from_json(AccountingRecord).
+  if (auto it = j.find("route"); it != j.end() && it->is_string()) f.route = it->get<std::string>();
+  if (auto it = j.find("budget"); it != j.end() && it->is_string()) f.budget = it->get<std::string>();
 }
 
 // ----------------------------------------------------------------- keys
@@ -303,6 +307,7 @@ void to_json(json& j, const AccountingRecord& r) {
       {"profile", r.profile},
       {"profile_reason", r.profile_reason.empty() ? json(nullptr) : json(r.profile_reason)},
       {"route", r.route},
+      {"budget", r.budget >= 0 ? json(r.budget) : json(nullptr)},
   };
 }
 
@@ -360,6 +365,7 @@ void from_json(const json& j, AccountingRecord& r) {
     if (auto p = j.find("profile"); p != j.end()) r.profile = *p;
     opt(j, "profile_reason", r.profile_reason);
     if (auto p = j.find("route"); p != j.end()) r.route = *p;
+    if (auto b = j.find("budget"); b != j.end() && b->is_number_integer()) r.budget = b->get<Money>();
   } catch (const json::exception& e) {
     throw Error(Errc::bad_input, std::string("accounting record has a field of the wrong type: ") + e.what());
   }

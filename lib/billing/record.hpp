@@ -45,6 +45,7 @@ struct JobFacts {
   bool launched = true;                 // false: ended while its PrologSlurmctld was still running
   std::string work_dir;                 // the job's working directory: where its runtime profiles are looked for
   std::string route;                    // routing decision JSON from the job's AdminComment tag (fed_route.hpp); "" when none
+  std::string budget;                   // the user's --budget as given (spank/paracloud); "" when none
 };
 void to_json(nlohmann::json& j, const JobFacts& f);
 void from_json(const nlohmann::json& j, JobFacts& f);  // throws nlohmann exceptions on wrong types
@@ -110,6 +111,7 @@ struct AccountingRecord {
   nlohmann::json profile;       // runtime profile summary (null until attached)
   std::string profile_reason;   // why profile is null ("no paracloud-profile-12.*.json in /home/u")
   nlohmann::json route;         // routing decision (null until attached)
+  Money budget = -1;            // the job's --budget in minor units; -1: none (or unreadable: see note)
 
   Money net() const { return cost - refund; }
   double core_hours() const { return static_cast<double>(job.cpus) * static_cast<double>(elapsed) / 3600.0; }

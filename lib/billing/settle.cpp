@@ -234,6 +234,18 @@ static void take_route(AccountingRecord& r) {
   r.job.route.clear();
 }
 
+// The job's --budget (JobFacts::budget, checked by job_submit) in minor units in the record's budget
+// slot; a text that is no amount of this currency (Currency= changed since) stays in the job's facts.
+static void take_budget(AccountingRecord& r, const Config& cfg) {
+  if (r.job.budget.empty()) return;
+  try {
+    r.budget = parse_amount(r.job.budget, cfg.currency);
+    r.job.budget.clear();
+  } catch (const Error&) {
+    r.budget = -1;
+  }
+}
+
 // A run whose start time moved after its hold was placed (Slurm resets it when nodes power up):
 // its open lien is found by job reference instead of by key.
 static std::optional<Entry> active_lien_of_job(Ledger& ledger, const JobFacts& f) {
@@ -256,6 +268,7 @@ SettleOutcome settle_run(const Config& cfg, Ledger& ledger, const JobFacts& f, b
   AccountingRecord& r = out.record;
   r.job = f;
   take_route(r);
+  take_budget(r, cfg);
   r.currency = cfg.currency;
   r.recorded = ledger_now();
   if (f.state == "REVOKED") return out;  // a sibling copy: the cluster that ran it settles it
@@ -321,6 +334,7 @@ SettleOutcome record_unsettled(const Config& cfg, const JobFacts& f, const std::
   AccountingRecord& r = out.record;
   r.job = f;
   take_route(r);
+  take_budget(r, cfg);
   r.currency = cfg.currency;
   r.recorded = ledger_now();
   r.elapsed = elapsed_seconds(f);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -72,6 +73,11 @@ inline JobFacts job_facts(const job_record_t* job) {
   f.launched = !(job->details && job->details->prolog_running);
   f.work_dir = job->details ? str(job->details->work_dir) : "";
   f.route = route_tag_text(str(job->admin_comment));  // job_submit/paracloud's decision (fed_route.hpp)
+  // The user's --budget (spank/paracloud), as job_submit/paracloud accepted it.
+  static constexpr char kBudget[] = "_SLURM_SPANK_OPTION_paracloud_budget=";
+  for (uint32_t i = 0; job->spank_job_env && i < job->spank_job_env_size; ++i)
+    if (const char* e = job->spank_job_env[i]; e && std::strncmp(e, kBudget, sizeof kBudget - 1) == 0)
+      f.budget = e + sizeof kBudget - 1;
   return f;
 }
 

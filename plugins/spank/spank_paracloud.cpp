@@ -3,6 +3,11 @@
 // option reaches job_desc->spank_job_env as _SLURM_SPANK_OPTION_paracloud_route) to
 // job_submit/paracloud, which routes the job between federated sites with that policy.
 //
+// Also `--budget=AMOUNT`: the most the job may cost (worst case, in the site currency); checked
+// here for its form and carried the same way (_SLURM_SPANK_OPTION_paracloud_budget) to
+// job_submit/paracloud, which refuses a job whose quote is over it and, in a federation, routes only
+// to sites within it; jobcomp/paracloud records it in the job's accounting record.
+//
 // Also `--bind=auto|spread|compact|numa|none|keep[,verbose]` (issue 11): the runtime's binding of
 // the job's MPI ranks, given to the tasks as PARACLOUD_BIND.
 //
@@ -109,6 +114,22 @@ struct spank_option route_option = {
                       "expected start; the best sites race) or balanced. Default: site setting (RoutePolicy)."),
     1, 0, route_option_cb};
 
+int budget_option_cb(int, const char* optarg, int) {
+  const char* v = optarg ? optarg : "";
+  if (!paracloud::spank::looks_like_amount(v)) {
+    slurm_error("paracloud: --budget=%s is not an amount: give the most the job may cost in the site's currency, "
+                "e.g. --budget=50 or --budget=12.50", v);
+    return -1;
+  }
+  return 0;  // travels in the job's SPANK environment; job_submit/paracloud enforces it
+}
+
+struct spank_option budget_option = {
+    const_cast<char*>("budget"), const_cast<char*>("AMOUNT"),
+    const_cast<char*>("paracloud: the most this job may cost (worst case, site currency, e.g. 50 or 12.50): a job "
+                      "quoted over it is refused; in a federation only sites within it are chosen."),
+    1, 0, budget_option_cb};
+
 // Reads plugstack.conf arguments; a bad one is an error naming it (srun/sbatch/slurmd then report it).
 int parse_args(int ac, char** av) {
   for (int i = 0; i < ac; ++i) {
@@ -161,6 +182,10 @@ extern "C" int slurm_spank_init(spank_t sp, int ac, char** av) {
   }
   if (spank_option_register(sp, &route_option) != ESPANK_SUCCESS) {
     slurm_error("paracloud: cannot register --route");
+    return -1;
+  }
+  if (spank_option_register(sp, &budget_option) != ESPANK_SUCCESS) {
+    slurm_error("paracloud: cannot register --budget");
     return -1;
   }
   if (spank_option_register(sp, &bind_option) != ESPANK_SUCCESS) {

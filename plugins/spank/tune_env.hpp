@@ -53,6 +53,20 @@ inline std::optional<std::string> parse_bind_value(std::string_view s) {
   return (policy.empty() ? std::string("auto") : policy) + verbose;
 }
 
+// --budget: a non-negative decimal amount ("50", "12.50"; at most 18 digits before the point and 9
+// after). The number of decimals the site's currency allows is checked by job_submit/paracloud,
+// which knows paracloud.conf's Currency.
+inline bool looks_like_amount(std::string_view s) {
+  std::size_t i = 0, whole = 0, frac = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++whole;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++frac;
+    if (frac == 0) return false;
+  }
+  return i == s.size() && whole >= 1 && whole <= 18 && frac <= 9;
+}
+
 // Puts `runtime` first in an LD_PRELOAD value, keeping the user's own preloads in their order and
 // dropping an earlier copy of `runtime`. ld.so accepts both ':' and ' ' as separators; we write ':'.
 inline std::string prepend_preload(std::string_view existing, std::string_view runtime) {

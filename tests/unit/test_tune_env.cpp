@@ -41,3 +41,12 @@ Test(bind_value, policies_and_verbose) {
   cr_assert_not(parse_bind_value("spread,compact").has_value());
   cr_assert_not(parse_bind_value("spread,loud").has_value());
 }
+
+Test(tune_env, budget_amounts) {
+  using paracloud::spank::looks_like_amount;
+  for (const char* ok : {"0", "50", "12.50", "0.01", "123456789012345678", "1.123456789"})
+    cr_assert(looks_like_amount(ok), "%s", ok);
+  for (const char* bad : {"", ".", "5.", ".5", "-1", "+1", "1e3", "12,50", "50CNY", " 5", "1234567890123456789",
+                          "1.1234567890", "1.2.3"})
+    cr_assert(!looks_like_amount(bad), "%s", bad);
+}

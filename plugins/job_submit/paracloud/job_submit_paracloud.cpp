@@ -645,7 +645,34 @@ const char* spank_option(const job_desc_msg_t* jd, const char* var) {
   }
   return nullptr;
 }
-constexpr char kRouteOption[] = "_SLURM_SPANK_OPTION_paracloud_route";  // spank/paracloud --route
+constexpr char kRouteOption[] = "_SLURM_SPANK_OPTION_paracloud_route";    // spank/paracloud --route
+constexpr char kBudgetOption[] = "_SLURM_SPANK_OPTION_paracloud_budget";  // spank/paracloud --budget
+
+// The job's --budget in minor units (-1: none given). False (and *err_msg set) when it is not an
+// amount of the site's currency; spank/paracloud checked its form already, but a client without the
+// plugin can put anything in the SPANK environment.
+bool job_budget(const job_desc_msg_t* jd, const Config& cfg, uint32_t uid, char** err_msg, paracloud::Money* out) {
+  *out = -1;
+  const char* v = spank_option(jd, kBudgetOption);
+  if (!v) return true;
+  try {
+    *out = paracloud::parse_amount(v, cfg.currency);
+    return true;
+  } catch (const Error& e) {
+    reject(err_msg, SLURM_ERROR, uid,
+           std::string("paracloud: --budget=") + v + " is not an amount of " + cfg.currency.code + " (" + e.what() +
+               ") - give the most the job may cost in " + cfg.currency.code + ", e.g. --budget=50");
+    return false;
+  }
+}
+
+// "paracloud: the job may cost up to X (worst case: ...), over its --budget=Y - ..."
+std::string over_budget_message(const paracloud::SubmitResult& res, paracloud::Money budget, const Config& cfg) {
+  return "paracloud: this job may cost up to " + paracloud::format_money(res.quote.total, cfg.currency) +
+         " (worst case: " + paracloud::describe_quote(res.quote) + "), over its --budget=" +
+         paracloud::format_amount(budget, cfg.currency) +
+         " - ask for less time (--time) or fewer resources, or raise --budget";
+}
 
 // Routing in a federation (see the file comment). `wc` is the job's worst case on this cluster's
 // partition facts; `user_partition` whether the user named a partition.
@@ -665,6 +692,11 @@ int route_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, State& st
     }
     policy_source = "--route";
   }
+  // The job's own limits go to the router: its --deadline (Slurm's parsed time, 0 when none) and
+  // its --budget (spank/paracloud), so that a site that would end the job too late or cost too much
+  // is excluded, with the reason, instead of being chosen.
+  if (jd->deadline > 0) opt.deadline = static_cast<std::int64_t>(jd->deadline);
+  if (!job_budget(jd, cfg, uid, err_msg, &opt.budget)) return SLURM_ERROR;
   paracloud::RouteRequest rr;
   rr.resources = wc.resources;
   rr.resources.site.clear();
@@ -800,6 +832,8 @@ int check_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, std::int6
     }
   }
 
+  paracloud::Money budget = -1;
+  if (!job_budget(jd, *cfg, uid, err_msg, &budget)) return SLURM_ERROR;
   paracloud::SubmitResult best;
   bool have_best = false;
   std::int64_t set_limit = 0;  // the longest limit one of the partitions was priced for, if Slurm's would be UNLIMITED
@@ -830,6 +864,8 @@ int check_job(job_desc_msg_t* jd, uint32_t submit_uid, char** err_msg, std::int6
     set_limit = std::max(set_limit, wc.set_time_limit_min);
   }
 
+  if (budget >= 0 && best.quote.total > budget)
+    return reject(err_msg, ESLURM_ACCOUNTING_POLICY, uid, over_budget_message(best, budget, *cfg));
   return accept(jd, best, *cfg, uid, set_limit);
 }
 
