@@ -13,11 +13,15 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <thread>
 
 #include "cli.hpp"
 #include "common/error.hpp"
 #include "billing/job_request.hpp"
+#include "billing/settle.hpp"
+#include "common/slurm_time.hpp"
+#include "routing/fed_route.hpp"
 #include "routing/router.hpp"
 #include "routing/site_state.hpp"
 
@@ -311,8 +315,9 @@ std::int64_t parse_mem_mb(const std::string& flag, const std::string& text) {
 }
 
 struct ExplainArgs {
-  std::string job_id, partition, time, mem, mem_per_cpu, constraint, licenses, policy, deadline,
-      budget, state_dir;
+  std::string job_id, job_pos, partition, time, mem, mem_per_cpu, constraint, licenses, policy, deadline,
+      budget, state_dir, log;
+  bool rerank = false;
   std::int64_t ntasks = 1, cpus_per_task = 1, nodes = 0, top_k = 0;
   std::vector<std::string> gres, gpus;
 };
@@ -383,6 +388,137 @@ void request_from_flags(const ExplainArgs& a, RouteRequest* req, std::int64_t de
 }
 
 std::string wait_text(std::int64_t s) { return s >= INT64_MAX / 2 ? "never" : format_duration(s); }
+
+// ------------------------------------------------------------------ recorded decisions
+
+// Where a job's recorded routing decision was found.
+struct Recorded {
+  nlohmann::json route;  // route_record() JSON; null: the job exists but was not routed
+  std::string source;    // "squeue", "sacct -M CLUSTER", "accounting log PATH"
+};
+
+// The decision in an AdminComment ("" / "(null)": none), or nullopt when there is no tag.
+std::optional<nlohmann::json> route_of_comment(const std::string& comment) {
+  std::string text = route_tag_text(trim(comment));
+  if (text.empty()) return std::nullopt;
+  return parse_route_text(text);
+}
+
+// The decision job_submit/paracloud recorded for JOBID when it was submitted, looked up where it
+// lives: the job's AdminComment while slurmctld knows the job (squeue), then in slurmdbd (sacct,
+// every cluster of the federation: the origin's own decision first), then in the accounting log
+// (the record of the run, whose route slot is the running cluster's re-derivation).
+Recorded recorded_route(const std::string& job, const std::string& log, std::int64_t timeout) {
+  bool known = false;  // some source knows the job (a job that was not routed has no tag)
+  CommandResult q = run_command({"squeue", "-h", "-j", job, "-t", "all", "-O", "admin_comment:0"}, timeout);
+  if (q.status == 0 && !trim(q.out).empty()) {
+    known = true;
+    for (const auto& line : split(q.out, '\n'))
+      if (auto r = route_of_comment(line)) return {*r, "squeue (the job's AdminComment)"};
+  }
+  CommandResult a = run_command({"sacct", "-n", "-X", "-P", "-M", "all", "-j", job, "-o", "cluster,admincomment"}, timeout);
+  if (a.status == 0) {
+    std::optional<nlohmann::json> rederived;
+    std::string rederived_on;
+    for (const auto& line : split(a.out, '\n')) {
+      auto bar = line.find('|');
+      if (bar == std::string::npos) continue;
+      known = true;
+      auto r = route_of_comment(line.substr(bar + 1));
+      if (!r) continue;
+      if (!r->value("rederived", false)) return {*r, "sacct -M " + line.substr(0, bar) + " (AdminComment)"};
+      if (!rederived) rederived = *r, rederived_on = line.substr(0, bar);
+    }
+    if (rederived) return {*rederived, "sacct -M " + rederived_on + " (AdminComment, re-derived there)"};
+  }
+  if (!log.empty() && access(log.c_str(), R_OK) == 0) {
+    std::optional<AccountingRecord> last;
+    std::int64_t id = 0;
+    try {
+      id = std::stoll(job);
+    } catch (const std::exception&) {
+    }
+    for (auto& r : read_records(log, nullptr))
+      if (static_cast<std::int64_t>(r.job.job_id) == id) last = std::move(r);
+    if (last) {
+      if (last->route.is_null())
+        return {nullptr, "accounting log " + log};
+      return {last->route, "accounting log " + log + " (the run's record)"};
+    }
+  }
+  if (known) return {nullptr, "squeue/sacct"};
+  throw Error(Errc::not_found,
+              "job " + job + ": not known to squeue, sacct or the accounting log" +
+                  (q.status != 0 ? " (" + trim(q.err) + ")" : ""),
+              "check the job id and that SLURM_CONF names the cluster it was submitted on; `route explain "
+              "JOBID --rerank` ranks a job that slurmctld still knows");
+}
+
+std::string list_text(const nlohmann::json& a) {
+  std::string out;
+  if (a.is_array())
+    for (const auto& x : a) out += (out.empty() ? "" : ",") + (x.is_string() ? x.get<std::string>() : x.dump());
+  return out.empty() ? "-" : out;
+}
+template <typename T>
+T field(const nlohmann::json& j, const char* key, T dflt) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return dflt;
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    return dflt;
+  }
+}
+
+// The ranking, the exclusions and the choice of a decision (to_json / route_record form).
+void print_decision(const Context& ctx, const nlohmann::json& d) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> selected;
+  if (auto s = d.find("selected"); s != d.end() && s->is_array())
+    for (const auto& x : *s)
+      if (x.is_string()) selected.push_back(x.get<std::string>());
+  if (auto c = d.find("candidates"); c != d.end() && c->is_array())
+    for (const auto& x : *c) {
+      std::string site = field<std::string>(x, "site", "?");
+      bool chosen = std::find(selected.begin(), selected.end(), site) != selected.end();
+      std::int64_t wait = field<std::int64_t>(x, "wait_s", 0);
+      rows.push_back({std::to_string(field<std::int64_t>(x, "rank", 0)), site, field<std::string>(x, "partition", ""),
+                      field<std::string>(x, "cost", "?"), std::to_string(field<std::int64_t>(x, "nodes", 0)),
+                      wait_text(wait), std::to_string(field<std::int64_t>(x, "score", 0)),
+                      std::to_string(field<std::int64_t>(x, "state_age_s", 0)) + "s", chosen ? "selected" : ""});
+    }
+  if (rows.empty())
+    std::puts("no feasible site");
+  else
+    print_table(ctx, {"RANK", "SITE", "PARTITION", "COST", "NODES", "WAIT", "SCORE", "STATE_AGE", ""}, rows);
+  std::vector<std::vector<std::string>> ex;
+  if (auto e = d.find("excluded"); e != d.end() && e->is_array())
+    for (const auto& x : *e) {
+      std::string part = field<std::string>(x, "partition", "");
+      ex.push_back({field<std::string>(x, "site", "?"), part.empty() ? "-" : part, field<std::string>(x, "reason", "?"),
+                    field<std::string>(x, "detail", "")});
+    }
+  if (!ex.empty()) {
+    std::puts("");
+    print_table(ctx, {"EXCLUDED", "PARTITION", "REASON", "DETAIL"}, ex);
+  }
+  if (!selected.empty())
+    std::printf("\nroute: %s (hold %s %s)\n", list_text(d["selected"]).c_str(), field<std::string>(d, "hold", "?").c_str(),
+                field<std::string>(d, "currency", "").c_str());
+}
+
+// "policy cheapest (--route), deadline ..., budget ..." of a decision.
+std::string limits_text(const nlohmann::json& d, const Currency& cur) {
+  std::string out = "policy " + field<std::string>(d, "policy", "?");
+  std::string src = field<std::string>(d, "policy_source", "");
+  if (!src.empty()) out += " (" + src + ")";
+  std::int64_t deadline = field<std::int64_t>(d, "deadline", 0);
+  out += deadline > 0 ? ", deadline " + format_time(deadline) : ", no deadline";
+  std::int64_t budget = field<std::int64_t>(d, "budget_minor", -1);
+  out += budget >= 0 ? ", budget " + format_money(budget, cur) : ", no budget";
+  return out;
+}
 
 }  // namespace
 
@@ -491,9 +627,15 @@ void add_route_commands(CLI::App& app, Context& ctx) {
   route_cmd->require_subcommand(1);
   auto ea = std::make_shared<ExplainArgs>();
   CLI::App* explain = route_cmd->add_subcommand(
-      "explain", "Rank the sites for a job spec or an existing job, with the reasons");
-  explain->add_option("-j,--job", ea->job_id,
-                      "An existing job (scontrol show job) instead of the flags below");
+      "explain",
+      "Show the routing decision recorded for a job (JOBID), or rank the sites for a job spec, with the reasons");
+  explain->add_option("JOBID", ea->job_pos,
+                      "An existing job: the decision job_submit recorded when it was submitted");
+  explain->add_option("-j,--job", ea->job_id, "The same as JOBID");
+  explain->add_flag("--rerank", ea->rerank,
+                    "With a job: rank its sites again as things stand now (scontrol show job, the site state, "
+                    "RoutePolicy unless --route) instead of showing its recorded decision");
+  explain->add_option("--log", ea->log, "Accounting log to look a finished job up in (default: AccountingLog)");
   explain->add_option("-n,--ntasks", ea->ntasks, "Number of tasks (default 1)");
   explain->add_option("-c,--cpus-per-task", ea->cpus_per_task, "CPUs per task (default 1)");
   explain->add_option("-N,--nodes", ea->nodes,
@@ -513,13 +655,70 @@ void add_route_commands(CLI::App& app, Context& ctx) {
   explain->add_option("--route,--policy", ea->policy,
                       "cheapest, fastest or balanced (default: RoutePolicy)");
   explain->add_option("--deadline", ea->deadline,
-                      "The job must be expected to end by then (YYYY-MM-DDTHH:MM, now+...)");
-  explain->add_option("--budget", ea->budget, "Largest acceptable worst-case cost, e.g. 50.00");
+                      "The job must be expected to end by then, as sbatch --deadline: now+15minutes (a bare "
+                      "count is seconds), 16:30, tomorrow, 2026-12-24T08:00, ...; also now+H:MM:SS");
+  explain->add_option("--budget", ea->budget, "Largest acceptable worst-case cost, e.g. 50.00 (as sbatch --budget)");
   explain->add_option("--top-k", ea->top_k, "Sites a fastest job races on (default: RouteTopK)");
   explain->add_option("--state-dir", ea->state_dir,
                       "Directory of the state files (default: SiteStateDir)");
-  explain->callback([&ctx, ea]() {
+  explain->callback([&ctx, ea, explain]() {
     const Config& cfg = ctx.config();
+    if (!ea->job_pos.empty() && !ea->job_id.empty() && ea->job_pos != ea->job_id)
+      throw Error(Errc::usage, "two jobs given (" + ea->job_pos + " and -j " + ea->job_id + ")", "give one JOBID");
+    if (ea->job_id.empty()) ea->job_id = ea->job_pos;
+    if (!ea->job_id.empty() && ea->job_id.find_first_not_of("0123456789_") != std::string::npos)
+      throw Error(Errc::usage, "'" + ea->job_id + "' is not a job id", "give the number sbatch printed, e.g. 67108869");
+    static const char* const kShape[] = {"--ntasks", "--cpus-per-task", "--nodes", "--mem", "--mem-per-cpu", "--gres",
+                                         "--gpus", "--time", "--partition", "--constraint", "--licenses"};
+    static const char* const kLimits[] = {"--route", "--deadline", "--budget", "--top-k", "--state-dir"};
+    if (!ea->job_id.empty()) {
+      for (const char* f : kShape)
+        if (explain->count(f) > 0)
+          throw Error(Errc::usage, std::string(f) + " describes a job spec, but a job (" + ea->job_id + ") is given",
+                      "give either a JOBID or the job's shape");
+    } else if (ea->rerank) {
+      throw Error(Errc::usage, "--rerank needs a JOBID", "paracloud route explain JOBID --rerank");
+    }
+    if (!ea->job_id.empty() && !ea->rerank) {
+      for (const char* f : kLimits)
+        if (explain->count(f) > 0)
+          throw Error(Errc::usage, std::string(f) + " changes a ranking, but the recorded decision of job " +
+                                       ea->job_id + " is shown as it was made",
+                      "add --rerank to rank the job again with " + std::string(f));
+      Recorded rec = recorded_route(ea->job_id, ea->log.empty() ? cfg.accounting_log : ea->log, cfg.site_query_timeout);
+      if (rec.route.is_null() || rec.route.contains("unreadable")) {
+        if (ctx.json) {
+          print_json({{"job", ea->job_id}, {"source", rec.source}, {"route", rec.route}});
+          return;
+        }
+        throw Error(Errc::not_found,
+                    "job " + ea->job_id + " carries no routing decision (looked in " + rec.source + ")" +
+                        (rec.route.is_null() ? "" : ": its tag is unreadable"),
+                    "paracloud routes jobs only between the clusters of a Slurm federation (job arrays stay on "
+                    "their origin); `route explain JOBID --rerank` ranks it as things stand now");
+      }
+      if (ctx.json) {
+        nlohmann::json out = rec.route;
+        out["job"] = ea->job_id;
+        out["source"] = rec.source;
+        print_json(out);
+        return;
+      }
+      const nlohmann::json& d = rec.route;
+      std::string when = format_time(field<std::int64_t>(d, "now", 0));
+      std::printf("job %s: decided on %s at %s (%s), origin %s, offered to %s\n%s\n", ea->job_id.c_str(),
+                  field<std::string>(d, "decided_on", "?").c_str(), when.c_str(), rec.source.c_str(),
+                  field<std::string>(d, "origin", "?").c_str(), list_text(d.value("clusters", nlohmann::json())).c_str(),
+                  limits_text(d, cfg.currency).c_str());
+      if (d.value("rederived", false))
+        std::printf("re-derived on %s from the same inputs: %s the origin's choice\n",
+                    field<std::string>(d, "decided_on", "?").c_str(),
+                    d.value("agrees", false) ? "agrees with" : "differs from");
+      std::puts("");
+      print_decision(ctx, d);
+      return;
+    }
+
     RouteRequest req;
     if (!ea->job_id.empty())
       request_from_job(*ea, &req, cfg.default_time_limit, cfg.site_query_timeout);
@@ -532,11 +731,12 @@ void add_route_commands(CLI::App& app, Context& ctx) {
     if (!ea->budget.empty()) opt.budget = parse_amount(ea->budget, cfg.currency);
     std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
     if (!ea->deadline.empty()) {
-      std::string d = ea->deadline;
-      if (d.rfind("now+", 0) == 0)
-        opt.deadline = now + parse_duration(d.substr(4));
+      const std::string& dl = ea->deadline;
+      // now+H:MM:SS (a duration as --time takes it) is this CLI's own form; everything else is Slurm's.
+      if (dl.rfind("now+", 0) == 0 && dl.find(':') != std::string::npos)
+        opt.deadline = now + parse_duration(dl.substr(4));
       else
-        opt.deadline = parse_time(d);
+        opt.deadline = parse_slurm_time(dl, now);
     }
     SiteModel model(cfg);
     std::vector<SiteState> states =
@@ -544,53 +744,27 @@ void add_route_commands(CLI::App& app, Context& ctx) {
     RouteDecision d = route(model, align_states(model, states), req, opt, now);
     const Currency& cur = cfg.currency;
     const JobResources& j = req.resources;
+    nlohmann::json out = to_json(d, cur);
+    out["policy_source"] = policy_given ? "--route" : "RoutePolicy";
     if (ctx.json) {
-      nlohmann::json out = to_json(d, cur);
       out["job"] = {{"cpus", j.cpus},          {"nodes", j.nodes},     {"mem_mb", j.mem_mb},
                     {"gres", j.gres},          {"seconds", j.seconds}, {"partition", j.partition},
                     {"licenses", req.licenses}};
+      if (!ea->job_id.empty()) out["job"]["id"] = ea->job_id;
       print_json(out);
     } else {
       std::string gres;
       for (const auto& [k, v] : j.gres) gres += ", " + std::to_string(v) + " " + k;
-      std::printf("job: %lld cpu%s%s%s%s, %s%s; policy %s%s\n\n", static_cast<long long>(j.cpus),
+      std::printf("%sjob: %lld cpu%s%s%s%s, %s%s\n%s\n\n",
+                  ea->job_id.empty() ? "" : ("ranked again now (not the recorded decision) - job " + ea->job_id + " ").c_str(),
+                  static_cast<long long>(j.cpus),
                   j.nodes ? (", " + std::to_string(j.nodes) + " node(s)").c_str() : "",
                   j.mem_mb ? (", " + std::to_string(j.mem_mb) + "M").c_str() : "", gres.c_str(),
                   j.partition.empty() ? "" : (", partition " + j.partition).c_str(),
                   format_duration(j.seconds).c_str(),
                   ea->constraint.empty() ? "" : (", constraint " + ea->constraint).c_str(),
-                  to_string(d.policy), policy_given ? "" : " (RoutePolicy)");
-      std::vector<std::vector<std::string>> rows;
-      for (std::size_t i = 0; i < d.ranked.size(); ++i) {
-        const auto& c = d.ranked[i];
-        rows.push_back({std::to_string(i + 1), c.site, c.partition, format_amount(c.cost, cur),
-                        std::to_string(c.nodes), wait_text(c.wait), std::to_string(c.score),
-                        std::to_string(c.state_age) + "s", i < d.selected ? "selected" : ""});
-      }
-      if (rows.empty())
-        std::puts("no feasible site");
-      else
-        print_table(
-            ctx, {"RANK", "SITE", "PARTITION", "COST", "NODES", "WAIT", "SCORE", "STATE_AGE", ""},
-            rows);
-      if (!d.excluded.empty()) {
-        std::puts("");
-        std::vector<std::vector<std::string>> ex;
-        for (const auto& r : d.excluded)
-          ex.push_back({r.site, r.partition.empty() ? "-" : r.partition, to_string(r.reason),
-                        describe(r, cur)});
-        print_table(ctx, {"EXCLUDED", "PARTITION", "REASON", "DETAIL"}, ex);
-      }
-      if (d.selected > 0)
-        std::printf(
-            "\nroute: %s (hold %s)\n",
-            [&] {
-              std::string s;
-              for (std::size_t i = 0; i < d.selected; ++i) s += (i ? "," : "") + d.ranked[i].site;
-              return s;
-            }()
-                .c_str(),
-            format_money(d.hold(), cur).c_str());
+                  limits_text(out, cur).c_str());
+      print_decision(ctx, out);
     }
     if (d.selected == 0)
       throw Error(

@@ -17,9 +17,31 @@ case $cluster in
   c) sleep 10 ;;
 esac
 EOF
-cat > "$FAKE/squeue" <<'EOF'
+# The recorded decision of job 42 (as job_submit/paracloud tags AdminComment: an operator's text first).
+route42='paracloud_route={"schema":1,"policy":"cheapest","now":1796638830,"currency":"CNY","top_k":1,"selected":["b"],"hold":"6.00","hold_minor":600,"candidates":[{"rank":1,"site":"b","cluster":"b","partition":"batch","cost":"6.00","cost_minor":600,"nodes":1,"wait_s":0,"expected_start":1796638830,"score":600,"state_age_s":3}],"excluded":[{"site":"a","partition":"","reason":"misses_deadline","detail":"expected end 2026-12-07T11:20:30Z after the deadline 2026-12-07T10:50:30Z","have":1796640630,"want":1796642430}],"deadline":1796640630,"budget_minor":800,"origin":"a","decided_on":"a","rederived":false,"policy_source":"--route","clusters":["b"]}'
+route45b=${route42/\"rederived\":false/\"rederived\":true,\"agrees\":true}
+route45b=${route45b/\"decided_on\":\"a\"/\"decided_on\":\"b\"}
+cat > "$FAKE/squeue" <<EOF
 #!/bin/bash
+# squeue -h -j JOB -O admin_comment:0: 42 is routed, 44 was not (no tag), others unknown
+case "\$*" in
+  *"-O admin_comment:0"*)
+    case "\$3" in
+      42) echo 'checked by ops $route42' ;;
+      44) echo '(null)' ;;
+      *) echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1 ;;
+    esac
+    exit 0 ;;
+esac
 printf 'CLUSTER: a\nbatch|RUNNING|32|30:00|1:00:00\nbatch|PENDING|16|1:00:00|1:00:00\nbatch,gpu|PENDING|4|UNLIMITED|UNLIMITED\n'
+EOF
+# sacct -n -X -P -M all -j JOB -o cluster,admincomment: job 45 finished, routed by a, re-derived by b.
+cat > "$FAKE/sacct" <<EOF
+#!/bin/bash
+case "\$*" in
+  *"-j 45 "*) echo 'b|$route45b'; echo 'a|$route42' ;;
+esac
+exit 0
 EOF
 cat > "$FAKE/scontrol" <<'EOF'
 #!/bin/bash
@@ -106,11 +128,59 @@ sed -i "s/\"observed_at\":$now/\"observed_at\":$old/" "$PC_DIR/sites/b.json"
 pc_run 0 --json route explain -n 8
 pc_json '[e for e in j["excluded"] if e["site"]=="b"][0]["reason"]=="stale_state" and [e for e in j["excluded"] if e["site"]=="b"][0]["want"]==60'
 
-# --- an existing job, through scontrol show job
+# --- an existing job: the decision recorded at submission (AdminComment), not a new ranking
+pc_run 0 route explain 42
+pc_out_has "job 42: decided on a at 2026-12-07"
+pc_out_has "offered to b"
+pc_out_has "policy cheapest (--route), deadline 2026-12-07"
+pc_out_has "budget 8.00 CNY"
+pc_out_has "misses_deadline"
+pc_out_has "route: b (hold 6.00 CNY)"
 pc_run 0 --json route explain -j 42
-pc_json 'j["job"]["cpus"]==8 and j["job"]["seconds"]==7200 and j["job"]["mem_mb"]==4096 and j["selected"]==["a"]'
-pc_run 3 route explain -j 43
+pc_json 'j["selected"]==["b"] and j["source"].startswith("squeue") and j["job"]=="42" and j["deadline"]==1796640630'
+pc_run 2 route explain 42 -j 43
+pc_err_has "two jobs given"
+pc_run 2 route explain 42 --deadline now+1hour
+pc_err_has "add --rerank"
+pc_run 2 route explain 42 -n 4
+pc_err_has "--ntasks describes a job spec"
+pc_run 2 route explain x42
+pc_err_has "is not a job id"
+pc_run 3 route explain 44
+pc_err_has "job 44 carries no routing decision"
+pc_run 3 route explain 43
+pc_err_has "job 43: not known to squeue, sacct or the accounting log"
+# a finished job: sacct's copies; the origin's own decision is shown, not a sibling's re-derivation
+pc_run 0 --json route explain 45
+pc_json 'j["decided_on"]=="a" and j["rederived"]==False and j["source"]=="sacct -M a (AdminComment)"'
+# a finished job only the accounting log knows: its record's route slot
+now_rec=$(date +%s)
+echo '{"type":"paracloud.job","schema":1,"cluster":"b","job_id":46,"site":"b","route":{"policy":"fastest","selected":["b","c"],"candidates":[],"excluded":[],"decided_on":"b","rederived":true,"agrees":true,"origin":"a","clusters":["b","c"],"now":'"$now_rec"'}}' >"$PC_DIR/acct.jsonl"
+pc_run 0 route explain 46 --log "$PC_DIR/acct.jsonl"
+pc_out_has "re-derived on b from the same inputs: agrees with the origin's choice"
+pc_out_has "offered to b,c"
+
+# --- --rerank: an existing job ranked again now (scontrol show job)
+pc_run 0 --json route explain -j 42 --rerank
+pc_json 'j["job"]["cpus"]==8 and j["job"]["seconds"]==7200 and j["job"]["mem_mb"]==4096 and j["selected"]==["a"] and j["job"]["id"]=="42"'
+pc_run 0 route explain 42 --rerank --route fastest
+pc_out_has "ranked again now (not the recorded decision) - job 42"
+pc_run 3 route explain 43 --rerank
 pc_err_has "Invalid job id"
+pc_run 2 route explain --rerank -n 2
+pc_err_has "--rerank needs a JOBID"
+
+# --- deadlines as sbatch takes them: a bare count is seconds
+t0=$(date +%s)
+pc_run 4 --json route explain -n 8 -t 10 --deadline now+15
+pc_json "$t0 + 15 <= j['deadline'] <= $t0 + 17 and 'misses_deadline' in [e['reason'] for e in j['excluded'] if e['site']=='a']"
+pc_run 0 --json route explain -n 8 -t 10 --deadline now+2hours
+pc_json "$t0 + 7200 <= j['deadline'] <= $t0 + 7202 and j['selected']==['a']"
+pc_run 0 --json route explain -n 8 --deadline tomorrow
+pc_json "j['deadline'] > $t0"
+pc_run 5 route explain -n 8 --deadline now+15min
+pc_err_has "invalid time 'now+15min'"
+pc_err_has "now+15minutes (a bare count is seconds)"
 
 # --- bad input names the flag
 pc_run 5 route explain -C 'a b'

@@ -245,6 +245,57 @@ read -r verdict njobs clusters total <<<"$recon"
 it_expect_eq "$ledger_kind ledger, records and sacct reconcile exactly for $njobs jobs on $clusters (charges $total fen)" "$verdict" ok
 it_expect_eq "both b and c charged concurrently" "$clusters" "b,c"
 
+# ---------------------------------------------------------------- 5b. the job's --budget reaches the router
+out=$(timeout 30 sbatch -n 1 -t 5 -C avx512 --budget=4.00 --wrap true 2>&1) && it_bad "job over its budget accepted: $out"
+expect_contains "--budget=4.00 on c (6.00): refused, c named" "$out" "c: batch: worst-case cost 6.00 CNY over the budget of 4.00 CNY"
+submit -n 1 -t 5 -C avx512 --budget=7.00 --wrap "sleep 1"
+jbud=$JOB
+it_check "job $jbud settled" wait_rec "$jbud"
+it_expect_eq "job $jbud (--budget=7.00) ran on c; budget in its record and its route" \
+  "$(rec "$jbud" "r['cluster']" "r['budget']" "r['route']['budget_minor']")" "c 700 700"
+out=$(timeout 30 sbatch -n 1 --budget=lots --wrap true 2>&1) && it_bad "--budget=lots accepted: $out"
+expect_contains "--budget=lots refused by sbatch" "$out" "--budget=lots is not an amount"
+out=$(timeout 30 sbatch -n 1 --budget=1.234 --wrap true 2>&1) && it_bad "--budget=1.234 accepted: $out"
+expect_contains "--budget=1.234 refused: CNY has 2 decimals" "$out" "--budget=1.234 is not an amount of CNY"
+
+# ---------------------------------------------------------------- 5c. the job's --deadline reaches the router
+# b and c busy on all 8 CPUs for 10 minutes: a 2-minute job cannot end there within 8 minutes.
+busy=()
+for c in b c; do
+  submit -M "$c" -N 2 -n 8 -t 10 --wrap "sleep 600" && busy+=("$JOB")
+done
+for _ in $(seq 60); do
+  n=0
+  for c in b c; do [ "$(timeout 10 squeue -M "$c" -h -t R -o %i | grep -c .)" -ge 1 ] && n=$((n + 1)); done
+  [ $n -eq 2 ] && break
+  sleep 0.5
+done
+it_expect_eq "b and c each run a job on all their CPUs" "$n" 2
+pc sites collect >"$W/collect-busy.log" 2>&1 || { cat "$W/collect-busy.log"; it_bad "sites collect (busy)"; }
+sleep 1.5
+out=$(timeout 30 sbatch -M b,c -n 1 -t 2 --deadline=now+8minutes --wrap true 2>&1) && it_bad "job that misses its deadline on b and c accepted: $out"
+expect_contains "--deadline on busy b,c: refused" "$out" "no site can run this job among the clusters you named (b,c)"
+expect_contains "--deadline on busy b,c: b's reason" "$out" "b: batch: expected end"
+expect_contains "--deadline on busy b,c: the deadline named" "$out" "after the deadline"
+submit -n 1 -t 2 --deadline=now+8minutes --wrap "sleep 1"
+jdl=$JOB
+it_check "job $jdl settled" wait_rec "$jdl"
+it_expect_eq "job $jdl (--deadline, b and c busy) ran on a, the dearest site" "$(rec "$jdl" "r['cluster']")" a
+it_expect_eq "job $jdl record: b and c excluded for the deadline" \
+  "$(rec "$jdl" "sorted({(e['site'], e['reason']) for e in r['route']['excluded']})" "r['route']['deadline'] > r['submit']")" \
+  "[('b', 'misses_deadline'), ('c', 'misses_deadline')] True"
+# route explain JOBID: the decision recorded at submission, from the job's AdminComment
+out=$(pc route explain "$jdl" 2>&1) || it_bad "route explain $jdl: $out"
+expect_contains "route explain $jdl: the recorded decision" "$out" "job $jdl: decided on a at"
+expect_contains "route explain $jdl: offered to a" "$out" "offered to a"
+expect_contains "route explain $jdl: the deadline" "$out" "misses_deadline"
+src=$(pc --json route explain "$jdl" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["source"].split()[0], j["clusters"], j["rederived"])')
+it_expect_eq "route explain --json $jdl: from squeue, the origin's own decision" "$src" "squeue ['a'] False"
+out=$(pc route explain "$jdl" --rerank 2>&1)
+expect_contains "route explain $jdl --rerank: ranked again, said so" "$out" "ranked again now (not the recorded decision) - job $jdl"
+for j in "${busy[@]}"; do timeout 10 scancel "$j"; done
+for j in "${busy[@]}"; do wait_rec "$j" 60 || it_bad "busy job $j not settled after scancel"; done
+
 # ---------------------------------------------------------------- 6. site b down: excluded, the job runs elsewhere
 "$FEDSH" stop-ctld b --run-root "$ROOT" >>"$W/fed-up.log" 2>&1 || it_bad "stopping b's slurmctld"
 pc sites collect >"$W/collect2.log" 2>&1  # exits non-zero: b does not answer
