@@ -37,7 +37,8 @@ dir takes its own options, not the saved ones):
   --dbd-of RUN2        use the munged and slurmdbd of run dir RUN2 (started with --dbd) instead of
                        starting its own: several controllers, one accounting database (the
                        basis of a federation: sacctmgr add federation ... once all are up)
-  --plugin-dir DIRS    colon list of extra plugin dirs, appended to the distro's PluginDir
+  --plugin-dir DIRS    colon list of extra plugin dirs, searched before the distro's PluginDir;
+                       after start each daemon's loaded plugins are checked to come from them
   --paracloud-conf F   paracloud.conf for the plugins: linked as RUN/etc/paracloud.conf (beside
                        slurm.conf) and exported as PARACLOUD_CONF to daemons and by `env`
   --extra-conf F       append F's lines to slurm.conf (repeatable); a Key=Value line replaces the
@@ -293,7 +294,9 @@ write_slurm_conf() {
     echo "CredType=cred/munge"
     echo "SlurmUser=root"
     echo "SlurmdUser=root"
-    echo "PluginDir=$DISTRO_PLUGIN_DIR${PLUGIN_DIRS:+:$PLUGIN_DIRS}"
+    # --plugin-dir first: Slurm loads a plugin from the first PluginDir entry that has its file, so
+    # an installed copy in the distro directory must not shadow the one under test.
+    echo "PluginDir=${PLUGIN_DIRS:+$PLUGIN_DIRS:}$DISTRO_PLUGIN_DIR"
     echo "PlugStackConfig=${PLUGSTACK:-$RUN/etc/plugstack.conf}"
     echo "StateSaveLocation=$RUN/state"
     echo "SlurmdSpoolDir=$RUN/spool/%n"
@@ -500,6 +503,30 @@ wait_ready() {
   done
 }
 
+# check_loaded: each plugin of a --plugin-dir directory that a daemon has mapped came from that
+# directory (not from a same-named file elsewhere, e.g. an installed paracloud in the distro
+# PluginDir); says which file each daemon loaded. Dies naming both files otherwise.
+check_loaded() {
+  [ -n "$PLUGIN_DIRS" ] || return 0
+  local who pf pid path base pd want dirs=()
+  IFS=: read -ra dirs <<<"$PLUGIN_DIRS"
+  while read -r who pf; do
+    pid=$(pidfile_pid "$pf")
+    [ -n "$pid" ] && [ -r "/proc/$pid/maps" ] || continue
+    while read -r path; do
+      base=${path##*/}
+      for pd in "${dirs[@]}"; do
+        [ -f "$pd/$base" ] || continue
+        want=$(realpath "$pd/$base")
+        if [ "$path" != "$want" ]; then
+          die "$who loaded $path, not $want given by --plugin-dir: remove or rename the other copy (an installed paracloud?)"
+        fi
+        log "$who loaded $path"
+      done
+    done < <(awk '$6 ~ /\.so$/ {print $6}' "/proc/$pid/maps" | sort -u)
+  done < <(echo "slurmctld $RUN/pid/slurmctld.pid"; for n in $(node_names); do echo "slurmd:$n $RUN/pid/slurmd.$n.pid"; done)
+}
+
 # ---------------------------------------------------------------- commands
 daemon_list() {  # lines "stop-group name pidfile comm" of this run dir's daemons
   local n
@@ -588,6 +615,7 @@ cmd_up() {
   start_ctld
   start_nodes
   wait_ready
+  check_loaded
   UP_STARTED=0
   log "up in $((SECONDS - t0)) s: eval \"\$($0 env --run-dir $RUN)\""
 }

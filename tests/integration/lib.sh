@@ -11,7 +11,7 @@
 
 IT_ROOT=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 IT_CLUSTER=$IT_ROOT/scripts/cluster.sh
-IT_DIR='' IT_RUN='' IT_RUNS=() IT_FAILS=0 IT_CHECKS=0 IT_WATCHDOG=''
+IT_DIR='' IT_RUN='' IT_RUNS=() IT_FAILS=0 IT_CHECKS=0 IT_WATCHDOG='' IT_REMOVE=()  # IT_REMOVE: files it_cleanup deletes
 
 it_skip() { echo "SKIP: $*"; exit 77; }
 it_log() { echo "# $*"; }
@@ -86,6 +86,7 @@ it_cleanup() {
       || { echo "# cluster down failed for $r:"; cat "$IT_DIR/down.log"; }
   done
   [ -z "$IT_WATCHDOG" ] || kill "$IT_WATCHDOG" 2>/dev/null
+  for r in "${IT_REMOVE[@]}"; do rm -f -- "$r"; done
   if [ -n "$IT_DIR" ]; then
     if [ "${IT_KEEP:-0}" = 1 ] || { [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ "${IT_KEEP_ON_FAIL:-0}" = 1 ]; }; then
       echo "# kept $IT_DIR"
@@ -106,7 +107,10 @@ it_cluster_up() {
   IT_RUN=$IT_DIR/run${#IT_RUNS[@]}
   IT_RUNS+=("$IT_RUN")
   local t0=$SECONDS
-  timeout 180 "$IT_CLUSTER" up --run-dir "$IT_RUN" "$@" || it_fail "scripts/cluster.sh up $* failed (exit $?)"
+  IT_UP_LOG=$IT_RUN.up.log  # what cluster.sh said (also on stderr), e.g. which plugin files it checked
+  timeout 180 "$IT_CLUSTER" up --run-dir "$IT_RUN" "$@" 2> >(tee "$IT_UP_LOG" >&2) \
+    || it_fail "scripts/cluster.sh up $* failed (exit $?)"
+  wait $! 2>/dev/null || true  # tee has written all of it
   IT_UP_SECONDS=$((SECONDS - t0))
   eval "$("$IT_CLUSTER" env --run-dir "$IT_RUN")"
 }

@@ -44,9 +44,19 @@ pc() { "$PC" --conf "$conf" "$@"; }
 quote() { pc --json price quote -M pcjs "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
 available() { pc --json bank balance "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d["available"])'; }
 
+# An installed copy in the distro's plugin directory must not shadow the build's (cluster.sh puts
+# --plugin-dir first and checks which file slurmctld mapped). When there is none, a copy is put there
+# for the start and removed at once (and by it_cleanup).
+distro_js=/usr/lib/x86_64-linux-gnu/slurm-wlm/job_submit_paracloud.so
+if [ ! -e "$distro_js" ] && [ -d "${distro_js%/*}" ]; then
+  cp "$plugin_dir/job_submit_paracloud.so" "$distro_js" && IT_REMOVE+=("$distro_js")
+fi
 it_cluster_up --name pcjs --nodes 2 --cpus-per-node 4 --plugin-dir "$plugin_dir" \
   --paracloud-conf "$conf" --set JobSubmitPlugins=paracloud --set GresTypes=gpu
 run=$IT_RUN
+[ ${#IT_REMOVE[@]} -eq 0 ] || rm -f "$distro_js"
+expect_contains "slurmctld loaded the build's plugin, not the one in ${distro_js%/*}" "$(cat "$IT_UP_LOG")" \
+  "cluster: slurmctld loaded $(realpath "$plugin_dir/job_submit_paracloud.so")"
 ctld_log=$run/log/slurmctld.log
 expect_contains "plugin loaded" "$(grep 'job_submit/paracloud' "$ctld_log")" "job_submit/paracloud: loaded $run/etc/paracloud.conf (site pcjs"
 for _ in $(seq 1 40); do grep -q 'partition facts loaded' "$ctld_log" && break; sleep 0.25; done
