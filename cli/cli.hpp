@@ -40,6 +40,18 @@ void print_json(const nlohmann::json& j);
 std::int64_t parse_time(const std::string& text, bool past = true);
 std::string format_time(std::int64_t unix_seconds);  // "2026-11-27T10:00:00" (local time)
 
+// An external command's outcome (sinfo, squeue, scontrol, sacct).
+struct CommandResult {
+  int status = -1;  // exit status; -1 when it could not run or was killed
+  bool timed_out = false;
+  std::string out, err;
+};
+// Runs argv (PATH lookup) with stdin from /dev/null, collects stdout and stderr, and kills it
+// after timeout_s. Never throws for the command's own failure.
+CommandResult run_command(const std::vector<std::string>& argv, std::int64_t timeout_s);
+// "WHAT failed (exit N): first line of its complaint" / "WHAT timed out after N s".
+std::string failure_text(const std::string& what, const CommandResult& r, std::int64_t timeout_s);
+
 // Each command group registers its subcommands; callbacks throw paracloud::Error on failure.
 void add_bank_commands(CLI::App& app, Context& ctx);
 void add_price_commands(CLI::App& app, Context& ctx);
@@ -49,5 +61,6 @@ void add_profile_commands(CLI::App& app, Context& ctx);  // runtime profiles (is
 void add_tune_commands(CLI::App& app, Context& ctx);     // collective tuning store (issue 6)
 void add_route_commands(CLI::App& app, Context& ctx);    // sites and routing (issue 4)
 void add_bind_commands(CLI::App& app, Context& ctx);     // binding maps (issue 11)
+void add_reconcile_commands(CLI::App& app, Context& ctx);  // ledger vs slurmdbd (issue 17)
 
 }  // namespace paracloud::cli

@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
   cli::add_report_commands(app, ctx);
   cli::add_profile_commands(app, ctx);
   cli::add_route_commands(app, ctx);
+  cli::add_reconcile_commands(app, ctx);
   cli::add_tune_commands(app, ctx);
   cli::add_bind_commands(app, ctx);
   try {

@@ -27,18 +27,8 @@
 
 namespace paracloud::cli {
 
-namespace {
-
 // ------------------------------------------------------------------ running sinfo/squeue/scontrol
 
-struct CommandResult {
-  int status = -1;  // exit status; -1 when it could not run or was killed
-  bool timed_out = false;
-  std::string out, err;
-};
-
-// Runs argv (PATH lookup) with stdin from /dev/null, collects stdout and stderr, and kills it
-// after timeout_s. Never throws for the command's own failure.
 CommandResult run_command(const std::vector<std::string>& argv, std::int64_t timeout_s) {
   CommandResult r;
   int out_pipe[2], err_pipe[2];
@@ -113,6 +103,8 @@ CommandResult run_command(const std::vector<std::string>& argv, std::int64_t tim
   return r;
 }
 
+namespace {
+
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
   std::size_t b = 0;
@@ -137,6 +129,8 @@ std::int64_t to_int(const std::string& s) {
   return std::stoll(t);
 }
 
+}  // namespace
+
 // First line of a command's complaint, for the state file and the `sites` table.
 std::string failure_text(const std::string& what, const CommandResult& r, std::int64_t timeout_s) {
   if (r.timed_out) return what + " timed out after " + std::to_string(timeout_s) + " s";
@@ -149,6 +143,8 @@ std::string failure_text(const std::string& what, const CommandResult& r, std::i
   return what + " failed (exit " + std::to_string(r.status) + ")" +
          (first.empty() ? "" : ": " + first);
 }
+
+namespace {
 
 // Slurm's time formats ("UNLIMITED", "INVALID", "NOT_SET", "1-02:03:04", "5:00") -> seconds; -1
 // unknown.

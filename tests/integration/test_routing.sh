@@ -311,5 +311,43 @@ it_expect_eq "job $j6 in sacct -M c" "$(sacct_of c "$j6" cluster,state)" "c|COMP
 read -r cost elapsed <<<"$(rec "$j6" "r['cost']" "r['elapsed']")"
 it_expect_eq "job $j6 charged at c's price" "$cost" "$((2 * elapsed))"
 
+# ---------------------------------------------------------------- 7. reconcile: the ledger against slurmdbd
+# After every job above (two controllers charging one ledger, cancelled busy jobs, b's controller
+# down), paracloud reconcile finds nothing; then a copy of the ledger with two seeded faults.
+for _ in $(seq 60); do  # slurmdbd learns of the last completions a little after the controllers
+  timeout 10 sacct -M c -X -n -P -j "$j6" -o state 2>/dev/null | grep -q COMPLETED && break  # c ran it
+  sleep 0.5
+done
+logs=(--log "$W/acct-a.jsonl" --log "$W/acct-b.jsonl" --log "$W/acct-c.jsonl")  # each site's own log
+out=$(pc reconcile "${logs[@]}" 2>&1); rc=$?
+it_expect_eq "reconcile after every scenario: exit status" "$rc" 0
+expect_contains "reconcile after every scenario: nothing found" "$out" ": 0 findings"
+it_log "$(echo "$out" | tail -1)"
+copy_conf=$W/pc-copy.conf
+case "$ledger_kind" in
+  sqlite) cp "$ledger_path" "$W/ledger-copy.db"; copy_path=$W/ledger-copy.db ;;
+  mariadb)
+    copy_path=${ledger_path/paracloud_ledger/paracloud_copy}
+    { mariadb --no-defaults -S "$ROOT/a/mysql/mysqld.sock" -u root -e "CREATE DATABASE paracloud_copy CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" &&
+      mariadb-dump --no-defaults -S "$ROOT/a/mysql/mysqld.sock" -u root paracloud_ledger |
+        mariadb --no-defaults -S "$ROOT/a/mysql/mysqld.sock" -u root paracloud_copy; } >"$W/copy.log" 2>&1 \
+      || { cat "$W/copy.log"; it_bad "copying the MariaDB ledger"; } ;;
+esac
+sed "s|^LedgerPath=.*|LedgerPath=$copy_path|" "$W/pc-a.conf" >"$copy_conf"
+pcc() { "$PC" --conf "$copy_conf" "$@"; }
+seed_charge=charge:b:99999:1796000000
+seed_hold=lien:c:$j2:$(rec "$j2" "r['start']")0
+{ pcc bank charge proj 0.50 --key "$seed_charge" --job b:99999 && pcc bank hold proj 1.00 --key "$seed_hold" --job "c:$j2"; } \
+  >"$W/seed.log" 2>&1 || { cat "$W/seed.log"; it_bad "seeding the ledger copy"; }
+sleep 1  # --grace 0 judges holds placed before this second
+out=$(pcc -p reconcile --grace 0 "${logs[@]}" 2>&1); rc=$?
+it_expect_eq "reconcile of the seeded copy: exit status 4" "$rc" 4
+expect_contains "seeded charge for a job Slurm never ran: found and named" "$out" "charge_without_run|b:99999:1796000000|proj|0.50|$seed_charge|Slurm has no job 99999"
+expect_contains "seeded open hold for finished job $j2: found and named" "$out" "$seed_hold"
+expect_contains "seeded open hold: its kind" "$out" "hold_open|c:$j2:"
+expect_contains "reconcile of the seeded copy: 2 findings" "$out" ": 2 findings"
+nf=$(pcc --json reconcile --grace 0 "${logs[@]}" 2>/dev/null | python3 -c 'import json,sys; print(sorted(f["kind"] for f in json.load(sys.stdin)["findings"]))')
+it_expect_eq "reconcile --json: the two kinds" "$nf" "['charge_without_run', 'hold_open']"
+
 grep -h "job_submit/paracloud: latency" "$ROOT"/*/log/slurmctld.log | tail -3 | sed 's/^/# /'
 it_finish
