@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "cli.hpp"
+#include "common/text.hpp"
 #include "common/error.hpp"
 #include "billing/job_request.hpp"
 #include "billing/settle.hpp"
@@ -105,17 +106,6 @@ CommandResult run_command(const std::vector<std::string>& argv, std::int64_t tim
 
 namespace {
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::size_t b = 0;
-  for (;;) {
-    std::size_t e = s.find(sep, b);
-    out.push_back(s.substr(b, e == std::string::npos ? std::string::npos : e - b));
-    if (e == std::string::npos) break;
-    b = e + 1;
-  }
-  return out;
-}
 
 std::string trim(const std::string& s) {
   std::size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");

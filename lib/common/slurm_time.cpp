@@ -60,6 +60,18 @@ struct tm local(std::int64_t t) {
   return out;
 }
 
+// Words for a time of day: midnight, noon, fika (15:00), teatime (16:00).
+struct TimeWord {
+  std::string_view name;
+  int hour;
+};
+const TimeWord* time_word(const Scan& sc) {
+  static const TimeWord words[] = {{"midnight", 0}, {"noon", 12}, {"fika", 15}, {"teatime", 16}};
+  for (const auto& w : words)
+    if (sc.word(sc.pos, w.name)) return &w;
+  return nullptr;
+}
+
 // "now" and its offset: {+|-}COUNT[unit], blanks allowed inside, the unit ending it.
 std::int64_t now_offset(Scan& sc, std::string_view text) {
   while (sc.pos < sc.s.size() && std::isblank(static_cast<unsigned char>(sc.s[sc.pos]))) ++sc.pos;
@@ -191,18 +203,9 @@ std::int64_t parse_slurm_time(std::string_view text, std::int64_t now, bool past
     } else if (sc.word(sc.pos, "tomorrow")) {
       set_day(f, local(now + 86400));
       sc.pos += 8;
-    } else if (sc.word(sc.pos, "midnight")) {
-      f.hour = 0, f.minute = 0, f.second = 0;
-      sc.pos += 8;
-    } else if (sc.word(sc.pos, "noon")) {
-      f.hour = 12, f.minute = 0, f.second = 0;
-      sc.pos += 4;
-    } else if (sc.word(sc.pos, "fika")) {
-      f.hour = 15, f.minute = 0, f.second = 0;
-      sc.pos += 4;
-    } else if (sc.word(sc.pos, "teatime")) {
-      f.hour = 16, f.minute = 0, f.second = 0;
-      sc.pos += 7;
+    } else if (const TimeWord* w = time_word(sc)) {
+      f.hour = w->hour, f.minute = 0, f.second = 0;
+      sc.pos += w->name.size();
     } else if (sc.word(sc.pos, "now")) {
       sc.pos += 3;
       std::int64_t off = now_offset(sc, text);

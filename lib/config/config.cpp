@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/text.hpp"
 #include "money/pricing.hpp"
 
 namespace paracloud {
@@ -265,17 +266,6 @@ std::string expected_for(const OptionSpec& spec) {
   return "a value";
 }
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::size_t b = 0;
-  for (;;) {
-    std::size_t e = s.find(sep, b);
-    out.push_back(s.substr(b, e == std::string::npos ? std::string::npos : e - b));
-    if (e == std::string::npos) break;
-    b = e + 1;
-  }
-  return out;
-}
 
 // Whether v starts with one of the '|'-separated prefixes (nullptr: none).
 bool has_url_prefix(const std::string& v, const char* prefixes) {
