@@ -107,10 +107,11 @@ it_cluster_up() {
   IT_RUN=$IT_DIR/run${#IT_RUNS[@]}
   IT_RUNS+=("$IT_RUN")
   local t0=$SECONDS
-  IT_UP_LOG=$IT_RUN.up.log  # what cluster.sh said (also on stderr), e.g. which plugin files it checked
-  timeout 180 "$IT_CLUSTER" up --run-dir "$IT_RUN" "$@" 2> >(tee "$IT_UP_LOG" >&2) \
-    || it_fail "scripts/cluster.sh up $* failed (exit $?)"
-  wait $! 2>/dev/null || true  # tee has written all of it
+  IT_UP_LOG=$IT_RUN.up.log  # what cluster.sh said (copied to stderr), e.g. which plugin files it checked
+  local rc=0
+  timeout 180 "$IT_CLUSTER" up --run-dir "$IT_RUN" "$@" 2>"$IT_UP_LOG" || rc=$?
+  cat "$IT_UP_LOG" >&2
+  [ $rc -eq 0 ] || it_fail "scripts/cluster.sh up $* failed (exit $rc)"
   IT_UP_SECONDS=$((SECONDS - t0))
   eval "$("$IT_CLUSTER" env --run-dir "$IT_RUN")"
 }
