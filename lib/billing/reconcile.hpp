@@ -9,8 +9,8 @@
 //                      clusters charging the same federated job), or a run charged under two keys
 //   charge_without_run a charge (older than the grace: slurmdbd lags behind the controllers) whose
 //                      run Slurm does not know (no such job, cluster or start)
-//   charge_differs     the charge is not the record's cost, or the record's start, end or CPUs are
-//                      not Slurm's (sacct Start, End, AllocCPUS)
+//   charge_differs     the charge is not the record's cost, the record's end or CPUs are not Slurm's
+//                      (sacct End, AllocCPUS), or no accounting log read has a record of the run
 //   hold_open          a hold neither released nor charged whose run ended before now - grace, or
 //                      that Slurm does not know at all and is older than the grace
 //   refund_without_job a refund whose charge is not in the journal, or whose run Slurm does not know
